@@ -1,0 +1,1 @@
+"""market: the order & payment platform of a marketplace."""

@@ -1,0 +1,1 @@
+"""Adapters shared by every service: databases, the outbox relay, the event transports, settings."""

@@ -1,0 +1,159 @@
+"""The SQL outbox and inbox every producer and consumer shares, and the relay that drains the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from market.kernel.clock import Clock, iso
+from market.kernel.db import Database, Tx, insert_ignore
+from market.kernel.events import Envelope
+from market.kernel.messaging import OutboxStore, Publisher
+
+log = logging.getLogger("market.outbox")
+
+
+class SqlOutbox:
+    def __init__(self, tx: Tx, clock: Clock, on_write: asyncio.Event | None = None) -> None:
+        self._tx = tx
+        self._clock = clock
+        self._on_write = on_write
+
+    async def add(self, envelope: Envelope) -> None:
+        await self._tx.execute(
+            "INSERT INTO outbox (event_id, topic, body, created_at) VALUES (:e, :t, :b, :c)",
+            {
+                "e": envelope.event_id,
+                "t": envelope.topic,
+                "b": envelope.to_bytes().decode(),
+                "c": iso(self._clock.now()),
+            },
+        )
+        if self._on_write is not None:
+            # Wakes the relay; if the transaction rolls back it finds nothing, which is harmless.
+            self._on_write.set()
+
+
+class SqlInbox:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def claim(self, envelope: Envelope) -> bool:
+        changed = await self._tx.execute(
+            f"{insert_ignore(self._tx.dialect)} INTO inbox (event_id, event_type, order_id) VALUES (:e, :t, :o)",
+            {"e": envelope.event_id, "t": envelope.type, "o": envelope.order_id},
+        )
+        return changed == 1
+
+
+class SqlOutboxStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def pending(self, limit: int, skip: frozenset[int]) -> list[tuple[int, Envelope]]:
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT seq, body FROM outbox ORDER BY seq LIMIT :n", {"n": limit + len(skip)}
+            )
+        return [(r["seq"], Envelope.from_bytes(r["body"])) for r in rows if r["seq"] not in skip][:limit]
+
+    async def remove(self, seqs: Sequence[int]) -> None:
+        async with self._db.transaction() as tx:
+            await tx.executemany("DELETE FROM outbox WHERE seq = :s", [{"s": s} for s in seqs])
+
+    async def backlog(self) -> int:
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone("SELECT COUNT(*) AS n FROM outbox")
+        return int((row or {"n": 0})["n"])
+
+
+class OutboxRelay:
+    """Publishes outbox rows at least once, in order per order id, without waiting on slow consumers.
+
+    A batch is handed to the publisher as its own task; its rows are deleted once the publisher
+    returns. Rows in flight are skipped by the next fetch; rows whose publish failed are fetched again.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        store: OutboxStore,
+        publisher: Publisher,
+        wake: asyncio.Event,
+        batch: int = 200,
+        max_in_flight: int = 2000,
+        idle_poll: float = 0.25,
+    ) -> None:
+        self.name = name
+        self._store = store
+        self._publisher = publisher
+        self._wake = wake
+        self._batch = batch
+        self._max_in_flight = max_in_flight
+        self._idle_poll = idle_poll
+        self._in_flight: set[int] = set()
+        self._done: list[int] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._flush_done()
+                room = self._max_in_flight - len(self._in_flight)
+                rows = (
+                    await self._store.pending(min(self._batch, room), frozenset(self._in_flight))
+                    if room > 0
+                    else []
+                )
+            except Exception:
+                log.exception("outbox relay %s: fetch failed", self.name)
+                rows = []
+            if rows:
+                self._start(rows)
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+
+    def _start(self, rows: list[tuple[int, Envelope]]) -> None:
+        seqs = [seq for seq, _ in rows]
+        self._in_flight.update(seqs)
+        task = asyncio.create_task(self._publish(seqs, [env for _, env in rows]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, seqs: list[int], envelopes: list[Envelope]) -> None:
+        try:
+            await self._publisher.publish(envelopes)
+        except Exception:
+            log.exception("outbox relay %s: publish failed, will retry", self.name)
+            await asyncio.sleep(0.5)
+            self._in_flight.difference_update(seqs)
+            return
+        self._done.extend(seqs)
+        self._wake.set()
+
+    async def _flush_done(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        try:
+            await self._store.remove(done)
+        except Exception:
+            self._done.extend(done)
+            raise
+        self._in_flight.difference_update(done)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self._flush_done()
+        except Exception:
+            log.exception("outbox relay %s: final flush failed; rows will be published again", self.name)

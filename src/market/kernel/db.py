@@ -1,0 +1,50 @@
+"""The SQL port that the services' SQL adapters are written against.
+
+Statements use `:name` parameters, which both sqlite3 and SQLAlchemy's `text()` understand, so one
+repository serves SQLite (embedded) and MariaDB (distributed). A transaction body never awaits
+anything but its own statements: on SQLite one connection serialises all transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+
+class Tx(Protocol):
+    dialect: str
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run one statement; the number of rows it changed."""
+        ...
+
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    async def fetchone(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+
+class Database(Protocol):
+    dialect: str
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """Commit when the block ends normally, roll back when it raises."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def insert_ignore(dialect: str) -> str:
+    return "INSERT OR IGNORE" if dialect == "sqlite" else "INSERT IGNORE"
+
+
+def for_update(dialect: str) -> str:
+    # SQLite's BEGIN IMMEDIATE already holds the write lock for the whole transaction.
+    return "" if dialect == "sqlite" else " FOR UPDATE"

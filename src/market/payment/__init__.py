@@ -1,0 +1,1 @@
+"""Payment: payments and their legs, coupons, PG and BNPL, refunds, reconciliation."""

@@ -1,0 +1,80 @@
+"""Bearer JWT verification shared by every service's REST adapter (tokens are issued by member)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from market.web.problems import ApiError
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Principal:
+    member_id: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    secret: str
+    issuer: str = "market"
+    audience: str = "market-api"
+    ttl_seconds: int = 3600
+
+
+class Auth:
+    """FastAPI dependencies: `auth.member` (any signed-in principal) and `auth.admin`."""
+
+    def __init__(self, settings: TokenSettings) -> None:
+        self.settings = settings
+
+        async def member(request: Request) -> Principal:
+            return self.verify(request.headers.get("authorization", ""))
+
+        async def admin(principal: Annotated[Principal, Depends(member)]) -> Principal:
+            if not principal.is_admin:
+                raise ApiError("FORBIDDEN", "this needs the admin role")
+            return principal
+
+        self.member = member
+        self.admin = admin
+
+    def verify(self, header: str) -> Principal:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(
+                "UNAUTHORIZED",
+                "a Bearer token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="market"'},
+            )
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self.settings.secret,
+                algorithms=[ALGORITHM],
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ApiError(
+                "UNAUTHORIZED",
+                "the token has expired",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        except jwt.PyJWTError as exc:
+            raise ApiError(
+                "UNAUTHORIZED",
+                "the token is invalid",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        return Principal(member_id=str(claims["sub"]), role=str(claims.get("role", "member")))

@@ -1,0 +1,125 @@
+"""RFC 9457 problem+json for every error, with the stable `code` of SPEC §4/§5; never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from market.kernel.errors import DomainError, Unavailable
+
+log = logging.getLogger("market.web")
+
+STATUS_OF_CODE: dict[str, int] = {
+    "OUT_OF_STOCK": 409,
+    "ORDER_NOT_CANCELLABLE": 409,
+    "CANCEL_WINDOW_EXPIRED": 409,
+    "IDEMPOTENCY_KEY_IN_USE": 409,
+    "EMAIL_TAKEN": 409,
+    "UNAUTHORIZED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "RATE_LIMITED": 429,
+    "UPSTREAM_UNAVAILABLE": 503,
+    "INTERNAL_ERROR": 500,
+}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+CODE_OF_STATUS = {
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+}
+
+
+def status_of(code: str) -> int:
+    """Every business-rule code answers 422 unless SPEC names another status."""
+    return STATUS_OF_CODE.get(code, 422)
+
+
+def problem(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = {
+        "type": f"https://market.example/problems/{code.lower().replace('_', '-')}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by routers (auth, idempotency); domain errors stay DomainError."""
+
+    def __init__(
+        self, code: str, detail: str, status: int | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+        self.status = status or status_of(code)
+        self.headers = headers
+
+
+def _describe(errors: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+        for e in errors
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def on_domain(_: Request, exc: DomainError) -> Response:
+        return problem(status_of(exc.code), exc.code, exc.detail, **exc.extra)
+
+    @app.exception_handler(ApiError)
+    async def on_api(_: Request, exc: ApiError) -> Response:
+        return problem(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_: Request, exc: RequestValidationError) -> Response:
+        errors = _describe(list(exc.errors()))
+        detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        return problem(422, "VALIDATION_ERROR", detail or "the request is malformed", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> Response:
+        code = CODE_OF_STATUS.get(
+            exc.status_code, "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
+        )
+        return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Unavailable)
+    async def on_unavailable(_: Request, exc: Unavailable) -> Response:
+        return problem(503, "UPSTREAM_UNAVAILABLE", str(exc), {"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
