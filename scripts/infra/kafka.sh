@@ -4,6 +4,7 @@
 set -euo pipefail
 
 SERVICE=kafka
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PORT="${MARKET_KAFKA_PORT:-9092}"
@@ -44,8 +45,8 @@ ensure_jars() {
   require_cmd mvn "install Maven (apt-get install -y maven) to fetch the Kafka jars"
   log "fetching Kafka jars from Maven Central into $LIB"
   rm -rf "$LIB.tmp"
-  mvn -q -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp" ||
-    die "mvn dependency:copy-dependencies failed (see output above)"
+  mvn -B -f "$POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp" \
+    >"$HOME_DIR/mvn.log" 2>&1 || { tail -n 30 "$HOME_DIR/mvn.log" >&2; die "mvn dependency:copy-dependencies failed; see $HOME_DIR/mvn.log"; }
   echo "$sum" >"$LIB.tmp/.pom.sha256"
   rm -rf "$LIB"
   mv "$LIB.tmp" "$LIB"
@@ -119,7 +120,7 @@ cmd_start() {
   launch
   wait_until "$START_TIMEOUT" broker_up || die "broker did not open port $PORT within ${START_TIMEOUT}s; see $LOGS/server.log"
   wait_until "$START_TIMEOUT" create_topics || die "could not create topics within ${START_TIMEOUT}s; see $LOGS/tools.err"
-  topics_ready || die "topics ${TOPICS[*]} are not visible after creation; see $LOGS/tools.err"
+  topics_ready || die "topics ${TOPICS[*]} missing or without $TOPIC_PARTITIONS partitions (reset if they were created differently); see $LOGS/tools.err"
   log "ready in $((SECONDS - started))s: $BOOTSTRAP, topics ${TOPICS[*]} ($TOPIC_PARTITIONS partitions), pid $(kafka_pid)"
 }
 

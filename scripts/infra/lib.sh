@@ -1,9 +1,11 @@
+# shellcheck shell=bash disable=SC2034  # REPO/DEPLOY/STATE are for the sourcing script
 # Shared helpers for the scripts in scripts/infra/. Sourced, never executed.
 # Expects the caller to set SERVICE (used as the log prefix) before sourcing.
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEPLOY="$REPO/deploy"
-STATE="${MARKET_STATE_DIR:-$REPO/.local}"
+# Absolute, because the rendered configs embed it and the daemons do not run from the caller's directory.
+STATE="$(realpath -m "${MARKET_STATE_DIR:-$REPO/.local}")"
 
 log() { printf '[%s] %s\n' "$SERVICE" "$*"; }
 die() { printf '[%s] ERROR: %s\n' "$SERVICE" "$*" >&2; exit 1; }
@@ -30,7 +32,7 @@ require_port_free() {  # require_port_free <port> <what>
   fi
 }
 
-read_pid() { [[ -f "$1" ]] && tr -dc '0-9' <"$1" || true; }
+read_pid() { if [[ -f "$1" ]]; then tr -dc '0-9' <"$1"; fi; }
 
 pid_matches() {  # pid_matches <pid> <marker>: pid is alive and its command line contains marker
   local pid="$1" marker="$2"
@@ -78,18 +80,23 @@ apt_install() {  # apt_install <package...>: non-interactive, without letting th
     printf '#!/bin/sh\nexit 101\n' >"$blocker" && chmod +x "$blocker" && added=1
   fi
   log "installing $* with apt-get (this can take a minute)"
-  local rc=0
-  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; } || rc=$?
+  local rc=0 out
+  out="$(mktemp)"
+  { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; } >"$out" 2>&1 || rc=$?
   ((added)) && rm -f "$blocker"
-  ((rc == 0)) || die "apt-get install $* failed (exit $rc)"
+  if ((rc != 0)); then
+    tail -n 30 "$out" >&2
+    die "apt-get install $* failed (exit $rc); full output in $out"
+  fi
+  rm -f "$out"
 }
 
 disable_system_service() {  # disable_system_service <unit>: the packaged instance must not bind ports
+  # Without systemd, apt_install's policy-rc.d already kept it from starting; Debian's sysv "stop" for
+  # mariadb may `killall mariadbd`, which would take our own instances down too.
   if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
     systemctl disable --now "$1" >/dev/null 2>&1 || true
-  elif command -v service >/dev/null 2>&1; then
-    service "$1" stop >/dev/null 2>&1 || true
   fi
 }
 
