@@ -147,9 +147,12 @@ class OutboxRelay:
             raise
         self._in_flight.difference_update(done)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> None:
+        """Let publishes in flight finish (up to `grace` s), remove what they delivered, cancel the rest."""
         self._stopping = True
         self._wake.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -43,13 +43,20 @@ class SqliteTx:
 class SqliteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        if readonly:
+            # Readers (the auditor) never take the write lock of a running service.
+            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                         check_same_thread=False)
+        else:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = _dict_row
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        if not readonly:
+            self._conn.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; a crash loses nothing.
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=5000")
@@ -58,7 +65,7 @@ class SqliteDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
         async with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(self._begin)
             try:
                 yield SqliteTx(self._conn)
             except BaseException:

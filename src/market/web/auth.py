@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
-
 import jwt
 from fastapi import Depends, Request
 
@@ -40,7 +38,7 @@ class Auth:
         async def member(request: Request) -> Principal:
             return self.verify(request.headers.get("authorization", ""))
 
-        async def admin(principal: Annotated[Principal, Depends(member)]) -> Principal:
+        async def admin(principal: Principal = Depends(member)) -> Principal:
             if not principal.is_admin:
                 raise ApiError("FORBIDDEN", "this needs the admin role")
             return principal

@@ -1,0 +1,1 @@
+"""The member service: accounts, login (JWT issuing), point balances and their ledger."""

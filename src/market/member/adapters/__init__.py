@@ -1,0 +1,1 @@
+"""Adapters of the member service: SQL and in-memory persistence, argon2, JWT, REST."""

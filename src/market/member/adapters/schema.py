@@ -1,0 +1,31 @@
+"""The member database. `market audit` reads members.point_balance and point_ledger by these names."""
+
+from __future__ import annotations
+
+MEMBERS_AND_LEDGER = """
+CREATE TABLE members (
+    id VARCHAR(64) PRIMARY KEY,
+    email VARCHAR(254) NOT NULL,
+    name VARCHAR(100) NOT NULL,
+    password_hash VARCHAR(255) NOT NULL,
+    role VARCHAR(16) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    point_balance BIGINT NOT NULL CHECK (point_balance >= 0),
+    created_at VARCHAR(32) NOT NULL,
+    CONSTRAINT uq_members_email UNIQUE (email)
+);
+CREATE TABLE point_ledger (
+    id VARCHAR(64) PRIMARY KEY,
+    member_id VARCHAR(64) NOT NULL,
+    delta BIGINT NOT NULL,
+    balance_after BIGINT NOT NULL,
+    reason VARCHAR(200) NOT NULL,
+    order_id VARCHAR(64),
+    kind VARCHAR(16) NOT NULL,
+    created_at VARCHAR(32) NOT NULL,
+    CONSTRAINT uq_point_ledger_order_kind UNIQUE (order_id, kind)
+);
+CREATE INDEX ix_point_ledger_member ON point_ledger (member_id, id)
+"""
+
+MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER]

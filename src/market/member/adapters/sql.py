@@ -1,0 +1,139 @@
+"""The member repositories over SQL (SQLite embedded, MariaDB distributed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from market.kernel.clock import Clock, iso, parse_iso
+from market.kernel.db import Database, Row, Tx, insert_ignore
+from market.kernel.db import for_update as lock_clause
+from market.member.domain import LedgerEntry, Member
+
+_MEMBER_COLUMNS = "id, email, name, role, status, point_balance, created_at"
+_LEDGER_COLUMNS = "id, member_id, delta, balance_after, reason, order_id, kind, created_at"
+
+
+def _when(text: str) -> datetime:
+    when = parse_iso(text)
+    assert when is not None
+    return when
+
+
+def _member(row: Row) -> Member:
+    return Member(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        status=row["status"],
+        point_balance=int(row["point_balance"]),
+        created_at=_when(row["created_at"]),
+    )
+
+
+def _entry(row: Row) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        member_id=row["member_id"],
+        delta=int(row["delta"]),
+        balance_after=int(row["balance_after"]),
+        reason=row["reason"],
+        order_id=row["order_id"],
+        kind=row["kind"],
+        created_at=_when(row["created_at"]),
+    )
+
+
+class SqlMembers:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def add(self, member: Member, password_hash: str) -> bool:
+        changed = await self._tx.execute(
+            f"{insert_ignore(self._tx.dialect)} INTO members ({_MEMBER_COLUMNS}, password_hash) "
+            "VALUES (:id, :email, :name, :role, :status, :point_balance, :created_at, :password_hash)",
+            {**_member_params(member), "password_hash": password_hash},
+        )
+        return changed == 1
+
+    async def get(self, member_id: str, for_update: bool = False) -> Member | None:
+        lock = lock_clause(self._tx.dialect) if for_update else ""
+        row = await self._tx.fetchone(
+            f"SELECT {_MEMBER_COLUMNS} FROM members WHERE id = :id{lock}", {"id": member_id}
+        )
+        return _member(row) if row else None
+
+    async def credentials(self, email: str) -> tuple[Member, str] | None:
+        row = await self._tx.fetchone(
+            f"SELECT {_MEMBER_COLUMNS}, password_hash FROM members WHERE email = :email", {"email": email}
+        )
+        return (_member(row), row["password_hash"]) if row else None
+
+    async def add_points(self, member_id: str, delta: int) -> int | None:
+        changed = await self._tx.execute(
+            "UPDATE members SET point_balance = point_balance + :delta WHERE id = :id AND point_balance >= :need",
+            {"id": member_id, "delta": delta, "need": max(0, -delta)},
+        )
+        if changed != 1:
+            return None
+        row = await self._tx.fetchone(
+            f"SELECT point_balance FROM members WHERE id = :id{lock_clause(self._tx.dialect)}",
+            {"id": member_id},
+        )
+        return int(row["point_balance"]) if row else None
+
+
+class SqlLedger:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def add(self, entry: LedgerEntry) -> bool:
+        changed = await self._tx.execute(
+            f"{insert_ignore(self._tx.dialect)} INTO point_ledger ({_LEDGER_COLUMNS}) VALUES "
+            "(:id, :member_id, :delta, :balance_after, :reason, :order_id, :kind, :created_at)",
+            {**entry.__dict__, "created_at": iso(entry.created_at)},
+        )
+        return changed == 1
+
+    async def of_order(self, order_id: str, kind: str) -> LedgerEntry | None:
+        row = await self._tx.fetchone(
+            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE order_id = :order_id AND kind = :kind",
+            {"order_id": order_id, "kind": kind},
+        )
+        return _entry(row) if row else None
+
+    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
+        after = " AND id < :cursor" if cursor else ""
+        rows = await self._tx.fetchall(
+            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE member_id = :member_id AND delta <> 0{after} "
+            "ORDER BY id DESC LIMIT :limit",
+            {"member_id": member_id, "cursor": cursor, "limit": limit},
+        )
+        return [_entry(r) for r in rows]
+
+
+def _member_params(member: Member) -> dict[str, Any]:
+    return {**member.__dict__, "created_at": iso(member.created_at)}
+
+
+class SqlUnitOfWork:
+    def __init__(self, tx: Tx) -> None:
+        self.members = SqlMembers(tx)
+        self.ledger = SqlLedger(tx)
+
+
+def sql_uow(
+    db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None
+) -> Callable[[], AbstractAsyncContextManager[SqlUnitOfWork]]:
+    """The member service's unit-of-work factory over `db` (member has no outbox: `outbox_wake` is unused)."""
+
+    @asynccontextmanager
+    async def uow() -> AsyncIterator[SqlUnitOfWork]:
+        async with db.transaction() as tx:
+            yield SqlUnitOfWork(tx)
+
+    return uow

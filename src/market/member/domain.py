@@ -1,0 +1,116 @@
+"""Members and their point ledger, in the standard library only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from market.kernel.errors import DomainError
+
+MEMBER = "member"
+ADMIN = "admin"
+ROLES = frozenset({MEMBER, ADMIN})
+ACTIVE = "ACTIVE"
+
+GRANT = "GRANT"
+ORDER_USE = "ORDER_USE"
+ORDER_REFUND = "ORDER_REFUND"
+
+MAX_POINTS = 1_000_000_000_000
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    email: str
+    name: str
+    role: str
+    status: str
+    point_balance: int
+    created_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    @property
+    def can_sign_in(self) -> bool:
+        return self.status == ACTIVE
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of a member's points; `balance_after` is the balance once it applied."""
+
+    id: str
+    member_id: str
+    delta: int
+    balance_after: int
+    reason: str
+    order_id: str | None
+    kind: str
+    created_at: datetime
+
+
+def invalid(field: str, message: str) -> DomainError:
+    return DomainError(
+        "VALIDATION_ERROR", f"{field}: {message}", errors=[{"field": field, "message": message}]
+    )
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare case-insensitively: they are kept in lower case, without surrounding spaces."""
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise invalid("email", "is not a valid email address")
+    return email
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise invalid("name", "must have 1 to 100 characters")
+    return name
+
+
+def check_password(password: str) -> str:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise invalid("password", f"must have {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    return password
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise invalid("role", f"must be one of {sorted(ROLES)}")
+    return role
+
+
+def check_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not 1 <= len(reason) <= 200:
+        raise invalid("reason", "must have 1 to 200 characters")
+    return reason
+
+
+def check_points(amount: int, allow_negative: bool = False) -> int:
+    low = -MAX_POINTS if allow_negative else 1
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or not low <= amount <= MAX_POINTS
+        or amount == 0
+    ):
+        raise invalid("amount", f"must be a whole number of points between {low} and {MAX_POINTS}, not 0")
+    return amount
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """What a successful login hands out: a bearer token and how many seconds it stays valid."""
+
+    access_token: str
+    expires_in: int
+    token_type: str = "Bearer"

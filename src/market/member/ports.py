@@ -1,0 +1,70 @@
+"""What the member use cases need from the outside: persistence, password hashing, token issuing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from market.member.domain import LedgerEntry, Member
+
+
+class MemberRepository(Protocol):
+    async def add(self, member: Member, password_hash: str) -> bool:
+        """Store a new member; False (nothing stored) when its email is already taken."""
+        ...
+
+    async def get(self, member_id: str, for_update: bool = False) -> Member | None:
+        """The member, or None; `for_update` locks its row until the unit of work ends."""
+        ...
+
+    async def credentials(self, email: str) -> tuple[Member, str] | None:
+        """The member with this (normalised) email and its password hash, or None."""
+        ...
+
+    async def add_points(self, member_id: str, delta: int) -> int | None:
+        """Move the balance by `delta` (non-zero) unless it would go below 0: the new balance, or None."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def add(self, entry: LedgerEntry) -> bool:
+        """Record an entry; False (nothing recorded) when its order already has an entry of its kind."""
+        ...
+
+    async def of_order(self, order_id: str, kind: str) -> LedgerEntry | None:
+        """The entry of `kind` recorded for an order, if any."""
+        ...
+
+    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
+        """Up to `limit` entries that moved the member's balance, newest first, older than `cursor`."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: commits when its block ends normally, rolls back when it raises."""
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
+
+UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str:
+        """A salted, slow hash of the password, safe to store."""
+        ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """Whether the password matches the stored hash."""
+        ...
+
+
+class TokenIssuer(Protocol):
+    def issue(self, member: Member) -> tuple[str, int]:
+        """A signed access token for the member and its lifetime in seconds."""
+        ...

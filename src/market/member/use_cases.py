@@ -1,0 +1,177 @@
+"""The member service's use cases: sign-up, login, and every movement of a member's points."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from market.kernel.clock import Clock
+from market.kernel.errors import DomainError, NotFound
+from market.kernel.ids import new_id
+from market.member.domain import (
+    ACTIVE,
+    ADMIN,
+    GRANT,
+    MEMBER,
+    ORDER_REFUND,
+    ORDER_USE,
+    AccessToken,
+    LedgerEntry,
+    Member,
+    check_name,
+    check_password,
+    check_points,
+    check_reason,
+    check_role,
+    normalise_email,
+)
+from market.member.ports import PasswordHasher, TokenIssuer, UnitOfWork, UnitOfWorkFactory
+
+_WRONG_LOGIN = "the email or the password is wrong"
+
+
+class MemberService:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, tokens: TokenIssuer
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._hasher = hasher
+        self._tokens = tokens
+        self._decoy_hash: str | None = None
+
+    async def sign_up(self, email: str, name: str, password: str, role: str = MEMBER) -> Member:
+        """Open an account; EMAIL_TAKEN when the (case-insensitive) email already has one."""
+        email, name = normalise_email(email), check_name(name)
+        check_password(password)
+        check_role(role)
+        password_hash = await self._hasher.hash(password)  # slow on purpose: outside the transaction
+        member = Member(new_id("mem"), email, name, role, ACTIVE, 0, self._clock.now())
+        async with self._uow() as uow:
+            if not await uow.members.add(member, password_hash):
+                raise DomainError("EMAIL_TAKEN", "an account with this email already exists")
+        return member
+
+    async def login(self, email: str, password: str) -> AccessToken:
+        """A token for the member; UNAUTHORIZED alike for an unknown email and a wrong password."""
+        async with self._uow() as uow:
+            found = await uow.members.credentials(email.strip().lower())
+        if found is None:
+            # Spend the same time as a real check, so response times do not reveal which emails exist.
+            await self._hasher.verify(await self._decoy(), password)
+            raise DomainError("UNAUTHORIZED", _WRONG_LOGIN)
+        member, password_hash = found
+        if not await self._hasher.verify(password_hash, password) or not member.can_sign_in:
+            raise DomainError("UNAUTHORIZED", _WRONG_LOGIN)
+        token, expires_in = self._tokens.issue(member)
+        return AccessToken(token, expires_in)
+
+    async def authenticate(self, email: str, password: str) -> str:
+        """The access token of a login (see `login`)."""
+        return (await self.login(email, password)).access_token
+
+    async def get_member(self, member_id: str) -> Member | None:
+        """The member, or None when there is no such member."""
+        async with self._uow() as uow:
+            return await uow.members.get(member_id)
+
+    async def use_points(self, member_id: str, order_id: str, amount: int) -> None:
+        """Take `amount` points for an order, once per order: a retry changes nothing.
+
+        INSUFFICIENT_POINTS when the balance is short; POINTS_REFUNDED when the order's points were
+        already given back (a late retry must not take them again).
+        """
+        check_points(amount)
+        async with self._uow() as uow:
+            member = await self._locked(uow, member_id)
+            if await uow.ledger.of_order(order_id, ORDER_REFUND) is not None:
+                raise DomainError("POINTS_REFUNDED", f"the points of order {order_id} were already refunded")
+            if await uow.ledger.of_order(order_id, ORDER_USE) is not None:
+                return
+            if member.point_balance < amount:
+                raise _insufficient(amount, member.point_balance)
+            await self._move(uow, member, -amount, ORDER_USE, "used for an order", order_id)
+
+    async def refund_points(self, member_id: str, order_id: str) -> int:
+        """Give back what an order took, once; the points given back (0 if it took none).
+
+        A retry returns the same number without moving the balance again. A refund of an order that
+        took nothing is recorded too, so that a use arriving late for it is refused.
+        """
+        async with self._uow() as uow:
+            member = await self._locked(uow, member_id)
+            refund = await uow.ledger.of_order(order_id, ORDER_REFUND)
+            if refund is not None:
+                return refund.delta
+            used = await uow.ledger.of_order(order_id, ORDER_USE)
+            if used is not None and used.member_id != member_id:
+                raise NotFound("points of this order")
+            amount = -used.delta if used is not None else 0
+            await self._move(uow, member, amount, ORDER_REFUND, "refunded from an order", order_id)
+        return amount
+
+    async def grant_points(self, member_id: str, amount: int, reason: str) -> Member:
+        """Give (or, with a negative amount, take back) points; the balance never goes below 0."""
+        check_points(amount, allow_negative=True)
+        reason = check_reason(reason)
+        async with self._uow() as uow:
+            member = await self._locked(uow, member_id)
+            if member.point_balance + amount < 0:
+                raise _insufficient(-amount, member.point_balance)
+            entry = await self._move(uow, member, amount, GRANT, reason, None)
+        return replace(member, point_balance=entry.balance_after)
+
+    async def ledger(self, member_id: str, limit: int = 20, cursor: str | None = None) -> list[LedgerEntry]:
+        """Up to `limit` of the member's point movements, newest first, older than `cursor`."""
+        async with self._uow() as uow:
+            return await uow.ledger.newest(member_id, max(1, min(limit, 1000)), cursor)
+
+    async def ensure_admin(self, email: str, password: str) -> Member:
+        """The account for this email, created as an admin if missing (start-up; idempotent).
+
+        An existing account is returned as it is, never promoted: whoever signed up first with
+        that email keeps their role. The caller can check `is_admin` and warn.
+        """
+        try:
+            return await self.sign_up(email, "Administrator", password, role=ADMIN)
+        except DomainError as exc:
+            if exc.code != "EMAIL_TAKEN":
+                raise
+        async with self._uow() as uow:
+            found = await uow.members.credentials(normalise_email(email))
+        assert found is not None
+        return found[0]
+
+    async def _locked(self, uow: UnitOfWork, member_id: str) -> Member:
+        # Locking the member first serialises every movement of its points.
+        member = await uow.members.get(member_id, for_update=True)
+        if member is None:
+            raise NotFound("member")
+        return member
+
+    async def _move(
+        self, uow: UnitOfWork, member: Member, delta: int, kind: str, reason: str, order_id: str | None
+    ) -> LedgerEntry:
+        """Move the balance and record it in the ledger, in the caller's unit of work."""
+        balance = member.point_balance
+        if delta != 0:
+            moved = await uow.members.add_points(member.id, delta)
+            if moved is None:
+                raise _insufficient(-delta, member.point_balance)
+            balance = moved
+        entry = LedgerEntry(
+            new_id("pnt"), member.id, delta, balance, reason, order_id, kind, self._clock.now()
+        )
+        if not await uow.ledger.add(entry):
+            raise DomainError("CONFLICT", f"order {order_id} already has a {kind} entry; retry")
+        return entry
+
+    async def _decoy(self) -> str:
+        if self._decoy_hash is None:
+            self._decoy_hash = await self._hasher.hash(new_id("decoy"))
+        return self._decoy_hash
+
+
+def _insufficient(needed: int, balance: int) -> DomainError:
+    return DomainError(
+        "INSUFFICIENT_POINTS", f"{needed} points needed, {balance} available", point_balance=balance
+    )

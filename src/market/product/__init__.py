@@ -1,0 +1,1 @@
+"""The product service: sellers, the catalog, stock, and the stock each order holds."""

@@ -1,0 +1,1 @@
+"""Adapters of the product service: SQL and in-memory persistence, REST."""

@@ -1,0 +1,158 @@
+"""The product service's use cases: the catalog, and the stock each order takes and gives back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from market.kernel.clock import Clock
+from market.kernel.errors import DomainError, NotFound
+from market.kernel.events import Envelope
+from market.kernel.ids import new_id
+from market.product.domain import (
+    ON_SALE,
+    RELEASED,
+    RESERVED,
+    Product,
+    Reservation,
+    Seller,
+    check_lines,
+    check_name,
+    check_price,
+    check_stock,
+)
+from market.product.ports import UnitOfWork, UnitOfWorkFactory
+
+# The order events after which an order holds no stock any more.
+RELEASING_EVENTS = frozenset({"OrderFailed", "OrderCancelled"})
+# The reservation row that marks "released before anything was reserved" (see release_stock).
+NOTHING_RESERVED = ""
+
+
+class ProductService:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def create_seller(self, name: str) -> Seller:
+        """Register a seller."""
+        seller = Seller(new_id("sel"), check_name(name), self._clock.now())
+        async with self._uow() as uow:
+            await uow.sellers.add(seller)
+        return seller
+
+    async def create_product(self, seller_id: str, name: str, price: int, stock: int) -> Product:
+        """Put a seller's product on sale with its initial stock; SELLER_NOT_FOUND if there is no such seller."""
+        now = self._clock.now()
+        product = Product(
+            new_id("prd"),
+            seller_id,
+            check_name(name),
+            check_price(price),
+            check_stock(stock),
+            stock,
+            ON_SALE,
+            now,
+            now,
+        )
+        async with self._uow() as uow:
+            if await uow.sellers.get(seller_id) is None:
+                raise DomainError("SELLER_NOT_FOUND", f"there is no seller {seller_id}", seller_id=seller_id)
+            await uow.products.add(product)
+        return product
+
+    async def update_product(
+        self, product_id: str, price: int | None = None, stock: int | None = None, status: str | None = None
+    ) -> Product:
+        """Change the price, the stock on hand (the received total moves by as much) or the sale status."""
+        async with self._uow() as uow:
+            product = await uow.products.get(product_id, for_update=True)
+            if product is None:
+                raise NotFound("product")
+            changed = product.changed(self._clock.now(), price, stock, status)
+            await uow.products.save(changed)
+        return changed
+
+    async def get_product(self, product_id: str) -> Product | None:
+        """The product, or None."""
+        async with self._uow() as uow:
+            return await uow.products.get(product_id)
+
+    async def list_products(self, limit: int = 20, cursor: str | None = None) -> list[Product]:
+        """Up to `limit` products, newest first, older than `cursor`."""
+        async with self._uow() as uow:
+            return await uow.products.newest(max(1, min(limit, 1000)), cursor)
+
+    async def get_products(self, ids: Sequence[str]) -> list[Product]:
+        """The products that exist among `ids`, in the order asked (each once); missing ones are left out."""
+        wanted = list(dict.fromkeys(ids))
+        async with self._uow() as uow:
+            found = {p.id: p for p in await uow.products.get_many(wanted)}
+        return [found[i] for i in wanted if i in found]
+
+    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+        """Take the stock of every line for an order, or none of it (OUT_OF_STOCK names the product).
+
+        Once per order id: a retry while the stock is held changes nothing and succeeds; after the
+        order's stock was released it is refused (STOCK_RELEASED) instead of being taken again.
+        """
+        wanted = check_lines(list(lines))
+        now = self._clock.now()
+        async with self._uow() as uow:
+            # No lock on this read: on MariaDB its gap lock would deadlock orders racing for one product.
+            # A concurrent duplicate of this call then fails on the primary key, and its retry succeeds.
+            earlier = await uow.reservations.of_order(order_id)
+            if any(r.held for r in earlier):
+                return
+            if earlier:
+                raise DomainError("STOCK_RELEASED", f"the stock of order {order_id} was already released")
+            await self._check_on_sale(uow, [product_id for product_id, _ in wanted])
+            for product_id, quantity in wanted:
+                if not await uow.products.take_stock(product_id, quantity, now):
+                    # Raising rolls back the lines already taken: all or none.
+                    raise DomainError(
+                        "OUT_OF_STOCK", f"not enough stock of {product_id}", product_id=product_id
+                    )
+            await uow.reservations.add([Reservation(order_id, p, q, RESERVED, now) for p, q in wanted])
+
+    async def release_stock(self, order_id: str) -> bool:
+        """Give an order's stock back, once: True if this call gave something back.
+
+        Releasing an order that holds nothing records that, so a reservation arriving late for it
+        (a retried or delayed call) is refused rather than left holding stock forever.
+        """
+        async with self._uow() as uow:
+            return await self._release(uow, order_id, self._clock.now())
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Consume an order event: a failed or cancelled order gives its stock back, once per event."""
+        if envelope.type not in RELEASING_EVENTS:
+            return
+        async with self._uow() as uow:
+            if await uow.inbox.claim(envelope):
+                await self._release(uow, envelope.order_id, self._clock.now())
+
+    async def _check_on_sale(self, uow: UnitOfWork, product_ids: list[str]) -> None:
+        products = {p.id: p for p in await uow.products.get_many(product_ids)}
+        for product_id in product_ids:
+            product = products.get(product_id)
+            if product is None:
+                raise DomainError(
+                    "PRODUCT_NOT_FOUND", f"there is no product {product_id}", product_id=product_id
+                )
+            if not product.on_sale:
+                raise DomainError(
+                    "PRODUCT_NOT_ON_SALE", f"{product.name} is not on sale", product_id=product_id
+                )
+
+    async def _release(self, uow: UnitOfWork, order_id: str, now: datetime) -> bool:
+        held = await uow.reservations.of_order(order_id, for_update=True)
+        if not held:
+            await uow.reservations.add([Reservation(order_id, NOTHING_RESERVED, 0, RELEASED, now, now)])
+            return False
+        released = False
+        for reservation in held:
+            if reservation.held and await uow.reservations.release(order_id, reservation.product_id, now):
+                await uow.products.put_back(reservation.product_id, reservation.quantity, now)
+                released = True
+        return released

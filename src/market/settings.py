@@ -1,0 +1,67 @@
+"""Settings from the environment (prefix MARKET_) and an optional .env file. See docs/configuration.md."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_ADMIN_EMAIL = "admin@market.test"
+DEMO_ADMIN_PASSWORD = "admin-demo-password"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MARKET_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("data")
+    log_level: str = "info"
+
+    jwt_secret: str = Field(default="", description="HS256 key; generated and kept in the data dir when unset")
+    jwt_issuer: str = "market"
+    jwt_audience: str = "market-api"
+    token_ttl_seconds: int = 3600
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+    demo_data: bool = True
+
+    reconcile_interval_seconds: float = 2.0
+    payment_lease_seconds: float = 15.0
+    relay_batch: int = 200
+
+    # The distributed mode (docs/configuration.md): where each process listens and what it talks to.
+    state_dir: Path = Path(".local")
+    mysql_host: str = "127.0.0.1"
+    mysql_port: int = 3306
+    mysql_user: str = "market"
+    mysql_password: str = "market"
+    mysql_pool_size: int = 20
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    member_http_port: int = 8101
+    product_http_port: int = 8102
+    order_http_port: int = 8103
+    payment_http_port: int = 8104
+    member_grpc_port: int = 9101
+    product_grpc_port: int = 9102
+    payment_grpc_port: int = 9104
+    grpc_deadline_seconds: float = 3.0
+    pg_port: int = 8190
+    pg_base_url: str = "http://127.0.0.1:8190"
+    pg_secret_key: str = "test_sk_market_sandbox"
+    pg_timeout_seconds: float = 3.0
+    gateway_port: int = 8080
+
+    def secret(self) -> str:
+        """The JWT key: from the environment, else one generated once and kept beside the data."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,90 @@
+"""Builds a FastAPI app from routers: problem+json, request metrics, /healthz, /readyz, /metrics, OpenAPI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.responses import Response
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from market.web import problems
+from market.web.json import FastJSON
+
+ReadyCheck = Callable[[], Awaitable[None]]
+
+REQUESTS = Counter("market_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+LATENCY = Histogram("market_http_request_seconds", "HTTP request latency", ["method", "route"],
+                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class MetricsMiddleware:
+    """Counts and times requests by route template (not raw path, so ids don't explode the label set)."""
+
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    def _route(self, scope: Scope) -> str:
+        for route in self.fastapi_app.router.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return getattr(route, "path", "other")
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def capture(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = self._route(scope)
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
+
+
+def build_app(title: str, routers: Sequence[APIRouter], ready_checks: dict[str, ReadyCheck],
+              lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, default_response_class=FastJSON,
+                  description="Order & payment platform. Errors are application/problem+json with a stable `code`.")
+    problems.install(app)
+    for router in routers:
+        app.include_router(router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Databases and the broker are reachable")
+    async def readyz() -> Response:
+        failed: dict[str, str] = {}
+        for name, check in ready_checks.items():
+            try:
+                await check()
+            except Exception as exc:
+                failed[name] = str(exc) or type(exc).__name__
+        if failed:
+            return problems.problem(503, "NOT_READY", "some dependencies are not reachable", checks=failed)
+        return FastJSON({"status": "ready", "checks": sorted(ready_checks)})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(MetricsMiddleware, fastapi_app=app)
+    return app

@@ -1,0 +1,157 @@
+"""The member repositories behave the same in memory and in SQL (SQLite): the fakes are honest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from market.infra.migrations import migrate
+from market.infra.sqlite import SqliteDatabase
+from market.kernel.clock import ManualClock
+from market.kernel.errors import DomainError
+from market.member.adapters.jwt import JwtTokenIssuer
+from market.member.adapters.memory import memory_uow
+from market.member.adapters.schema import MIGRATIONS
+from market.member.adapters.sql import sql_uow
+from market.member.domain import LedgerEntry, Member
+from market.member.ports import UnitOfWork
+from market.member.use_cases import MemberService
+from market.web.auth import TokenSettings
+
+UoW = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+T0 = ManualClock().now()
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UoW]:
+    if request.param == "memory":
+        yield memory_uow()
+        return
+    db = SqliteDatabase(tmp_path / "member.db")
+    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+    yield sql_uow(db, ManualClock())
+    await db.close()
+
+
+def member(n: int = 1, email: str | None = None, balance: int = 0) -> Member:
+    return Member(
+        f"mem_{n:03d}", email or f"m{n}@example.com", f"Member {n}", "member", "ACTIVE", balance, T0
+    )
+
+
+def entry(
+    n: int, member_id: str = "mem_001", delta: int = 100, order_id: str | None = None, kind: str = "GRANT"
+) -> LedgerEntry:
+    return LedgerEntry(
+        f"pnt_{n:03d}", member_id, delta, 1_000, "why", order_id, kind, T0 + timedelta(seconds=n)
+    )
+
+
+async def test_a_member_reads_back_as_written(uow: UoW) -> None:
+    async with uow() as w:
+        assert await w.members.add(member(balance=0), "hash-1")
+    async with uow() as w:
+        assert await w.members.get("mem_001") == member()
+        assert await w.members.get("mem_001", for_update=True) == member()
+        assert await w.members.credentials("m1@example.com") == (member(), "hash-1")
+        assert await w.members.get("mem_nobody") is None
+        assert await w.members.credentials("nobody@example.com") is None
+
+
+async def test_a_taken_email_is_refused_and_keeps_the_first_account(uow: UoW) -> None:
+    async with uow() as w:
+        assert await w.members.add(member(1), "hash-1")
+        assert not await w.members.add(member(2, email="m1@example.com"), "hash-2")
+    async with uow() as w:
+        assert await w.members.credentials("m1@example.com") == (member(1), "hash-1")
+        assert await w.members.get("mem_002") is None
+
+
+async def test_points_move_only_while_the_balance_stays_non_negative(uow: UoW) -> None:
+    async with uow() as w:
+        await w.members.add(member(), "h")
+        assert await w.members.add_points("mem_001", 500) == 500
+        assert await w.members.add_points("mem_001", -200) == 300
+        assert await w.members.add_points("mem_001", -301) is None
+        assert await w.members.add_points("mem_001", -300) == 0
+        assert await w.members.add_points("mem_nobody", 10) is None
+    async with uow() as w:
+        assert (await w.members.get("mem_001")) == member(balance=0)
+
+
+async def test_each_order_has_at_most_one_entry_per_kind(uow: UoW) -> None:
+    async with uow() as w:
+        assert await w.ledger.add(entry(1, order_id="ord_1", kind="ORDER_USE", delta=-100))
+        assert not await w.ledger.add(entry(2, order_id="ord_1", kind="ORDER_USE", delta=-100))
+        assert await w.ledger.add(entry(3, order_id="ord_1", kind="ORDER_REFUND"))
+        assert await w.ledger.add(entry(4)) and await w.ledger.add(entry(5))  # grants have no order
+    async with uow() as w:
+        assert await w.ledger.of_order("ord_1", "ORDER_USE") == entry(
+            1, order_id="ord_1", kind="ORDER_USE", delta=-100
+        )
+        assert await w.ledger.of_order("ord_1", "GRANT") is None
+        assert [e.id for e in await w.ledger.newest("mem_001", 10, None)] == [
+            "pnt_005",
+            "pnt_004",
+            "pnt_003",
+            "pnt_001",
+        ]
+
+
+async def test_the_ledger_pages_newest_first_for_one_member_without_empty_entries(uow: UoW) -> None:
+    async with uow() as w:
+        for n in range(1, 6):
+            await w.ledger.add(entry(n))
+        await w.ledger.add(entry(6, member_id="mem_002"))
+        await w.ledger.add(entry(7, delta=0, order_id="ord_x", kind="ORDER_REFUND"))
+    async with uow() as w:
+        first = await w.ledger.newest("mem_001", 2, None)
+        rest = await w.ledger.newest("mem_001", 10, first[-1].id)
+    assert [e.id for e in first] == ["pnt_005", "pnt_004"]
+    assert [e.id for e in rest] == ["pnt_003", "pnt_002", "pnt_001"]
+    assert rest[0] == entry(3)
+
+
+async def test_a_block_that_raises_leaves_nothing_behind(uow: UoW) -> None:
+    async with uow() as w:
+        await w.members.add(member(balance=0), "h")
+    with pytest.raises(RuntimeError):
+        async with uow() as w:
+            await w.members.add_points("mem_001", 700)
+            await w.ledger.add(entry(1, delta=700))
+            await w.members.add(member(2), "h")
+            raise RuntimeError("crash before commit")
+    async with uow() as w:
+        assert await w.members.get("mem_001") == member(balance=0)
+        assert await w.members.get("mem_002") is None
+        assert await w.ledger.newest("mem_001", 10, None) == []
+
+
+async def test_concurrent_orders_never_overdraw_the_balance(uow: UoW) -> None:
+    class PlainHasher:
+        async def hash(self, password: str) -> str:
+            return password
+
+        async def verify(self, password_hash: str, password: str) -> bool:
+            return password_hash == password
+
+    service = MemberService(
+        uow=uow, clock=ManualClock(), hasher=PlainHasher(), tokens=JwtTokenIssuer(TokenSettings("s" * 32))
+    )
+    kim = await service.sign_up("kim@example.com", "Kim", "correct horse")
+    await service.grant_points(kim.id, 1_000, "welcome")
+
+    results = await asyncio.gather(
+        *(service.use_points(kim.id, f"ord_{i % 6}", 300) for i in range(30)), return_exceptions=True
+    )
+
+    assert all(r is None or (isinstance(r, DomainError) and r.code == "INSUFFICIENT_POINTS") for r in results)
+    after = await service.get_member(kim.id)
+    entries = await service.ledger(kim.id, 100)
+    assert after is not None and after.point_balance == 100
+    assert sum(e.delta for e in entries) == after.point_balance

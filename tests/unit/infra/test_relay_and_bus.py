@@ -1,0 +1,141 @@
+"""The outbox → relay → bus → consumer path of the embedded mode: at least once, in order per order id."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from market.infra.bus import InProcessBus
+from market.infra.migrations import OUTBOX_INBOX, migrate
+from market.infra.outbox import OutboxRelay, SqlInbox, SqlOutbox, SqlOutboxStore
+from market.infra.sqlite import SqliteDatabase
+from market.kernel.clock import ManualClock
+from market.kernel.events import ORDER_EVENTS, Envelope, event
+
+
+async def make_db(tmp_path: Path, name: str) -> SqliteDatabase:
+    db = SqliteDatabase(tmp_path / f"{name}.db")
+    await migrate(db, [OUTBOX_INBOX])
+    return db
+
+
+async def write_events(db: SqliteDatabase, wake: asyncio.Event, envelopes: list[Envelope]) -> None:
+    async with db.transaction() as tx:
+        outbox = SqlOutbox(tx, ManualClock(), wake)
+        for env in envelopes:
+            await outbox.add(env)
+
+
+async def wait_for(predicate, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+async def test_relay_delivers_every_event_in_order_per_order_then_empties_the_outbox(tmp_path: Path) -> None:
+    db, wake, bus = await make_db(tmp_path, "order"), asyncio.Event(), InProcessBus(partitions=4)
+    seen: list[tuple[str, str]] = []
+
+    async def handler(env: Envelope) -> None:
+        seen.append((env.order_id, env.type))
+
+    bus.subscribe(ORDER_EVENTS, "payment", handler)
+    await bus.start()
+    relay = OutboxRelay("order", SqlOutboxStore(db), bus, wake, batch=7)
+    task = asyncio.create_task(relay.run())
+    now = ManualClock().now()
+    envs = [
+        event(t, f"ord_{i}", now, member_id="m")
+        for i in range(20)
+        for t in ("OrderCreated", "OrderCancellationRequested")
+    ]
+    await write_events(db, wake, envs)
+    await wait_for(lambda: len(seen) == 40)
+    for i in range(20):
+        assert [t for o, t in seen if o == f"ord_{i}"] == ["OrderCreated", "OrderCancellationRequested"]
+    await relay.stop()
+    task.cancel()
+    await bus.stop()
+    assert await SqlOutboxStore(db).backlog() == 0
+
+
+async def test_a_failing_consumer_gets_the_event_again_and_the_row_stays_until_it_succeeds(
+    tmp_path: Path,
+) -> None:
+    db, wake, bus = (
+        await make_db(tmp_path, "order"),
+        asyncio.Event(),
+        InProcessBus(partitions=2, retry_backoff=0.01),
+    )
+    attempts: list[str] = []
+
+    async def flaky(env: Envelope) -> None:
+        attempts.append(env.event_id)
+        if len(attempts) < 3:
+            raise RuntimeError("database busy")
+
+    bus.subscribe(ORDER_EVENTS, "product", flaky)
+    await bus.start()
+    relay = OutboxRelay("order", SqlOutboxStore(db), bus, wake)
+    task = asyncio.create_task(relay.run())
+    env = event("OrderFailed", "ord_1", ManualClock().now(), member_id="m", reason="PG_DECLINED")
+    await write_events(db, wake, [env])
+    await wait_for(lambda: len(attempts) == 3)
+    assert set(attempts) == {env.event_id}
+    await relay.stop()
+    task.cancel()
+    await bus.stop()
+    assert await SqlOutboxStore(db).backlog() == 0
+
+
+async def test_rows_not_yet_handled_survive_a_crash_and_are_published_after_restart(tmp_path: Path) -> None:
+    db, wake = await make_db(tmp_path, "order"), asyncio.Event()
+    env = event("OrderCreated", "ord_9", ManualClock().now(), member_id="m")
+    await write_events(db, wake, [env])
+    stuck_bus = InProcessBus(partitions=1)
+    gate = asyncio.Event()
+
+    async def never_finishes(e: Envelope) -> None:
+        await gate.wait()
+
+    stuck_bus.subscribe(ORDER_EVENTS, "payment", never_finishes)
+    await stuck_bus.start()
+    relay = OutboxRelay("order", SqlOutboxStore(db), stuck_bus, wake)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.1)
+    task.cancel()  # the crash: the consumer never finished
+    await stuck_bus.stop()
+    assert await SqlOutboxStore(db).backlog() == 1
+
+    received: list[str] = []
+    bus = InProcessBus(partitions=1)
+
+    async def record(e: Envelope) -> None:
+        received.append(e.event_id)
+
+    bus.subscribe(ORDER_EVENTS, "payment", record)
+    await bus.start()
+    relay = OutboxRelay("order", SqlOutboxStore(db), bus, asyncio.Event())
+    task = asyncio.create_task(relay.run())
+    await wait_for(lambda: received == [env.event_id])
+    await relay.stop()
+    task.cancel()
+    await bus.stop()
+
+
+async def test_inbox_claims_an_event_once(tmp_path: Path) -> None:
+    db = await make_db(tmp_path, "payment")
+    env = event("OrderCreated", "ord_1", ManualClock().now(), member_id="m")
+    async with db.transaction() as tx:
+        assert await SqlInbox(tx).claim(env) is True
+        assert await SqlInbox(tx).claim(env) is False
+    assert Envelope.from_bytes(env.to_bytes()) == env
+
+
+async def test_migrations_apply_once(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "x.db")
+    assert await migrate(db, [OUTBOX_INBOX]) == 1
+    assert await migrate(db, [OUTBOX_INBOX]) == 0
+    assert await migrate(db, [OUTBOX_INBOX, "CREATE TABLE t (id VARCHAR(64) PRIMARY KEY)"]) == 1
