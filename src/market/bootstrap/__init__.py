@@ -1,0 +1,1 @@
+"""Composition roots: the only place where ports meet their adapters, one per run mode."""

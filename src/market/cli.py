@@ -1,0 +1,111 @@
+"""`market`: run the platform, seed it, audit it. `market --help` lists the commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from market.settings import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from market.bootstrap.embedded import create_app
+
+    _logging(settings)
+    settings = settings.model_copy(update={k: v for k, v in {"host": args.host, "port": args.port,
+                                                              "data_dir": args.data_dir}.items() if v is not None})
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                loop="uvloop", http="httptools", access_log=False, timeout_graceful_shutdown=5)
+    return 0
+
+
+def _service(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.distributed import run_service
+
+    _logging(settings)
+    run_service(settings, args.name)
+    return 0
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.topology import up
+
+    print(up(settings))
+    return 0
+
+
+def _down(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.topology import down
+
+    print(down(settings))
+    return 0
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.embedded import seed_only
+
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    print(asyncio.run(seed_only(settings)))
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.audit import run_audit
+
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    report = asyncio.run(run_audit(settings, args.wait, distributed=args.distributed))
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="market", description="Order & payment platform of a marketplace.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the whole platform in one process (embedded mode)")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1, MARKET_HOST)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000, MARKET_PORT)")
+    serve.add_argument("--data-dir", type=Path, help="where the SQLite files live (default ./data, MARKET_DATA_DIR)")
+    serve.set_defaults(run=_serve)
+
+    seed = sub.add_parser("seed", help="create the admin and the demo data in a data dir (if missing) and print logins")
+    seed.add_argument("--data-dir", type=Path)
+    seed.set_defaults(run=_seed)
+
+    service = sub.add_parser("service", help="run one process of the distributed mode (used by `market up`)")
+    service.add_argument("name", choices=["member", "product", "order", "payment", "pg-sandbox"])
+    service.set_defaults(run=_service)
+
+    up = sub.add_parser("up", help="start the distributed topology here: MariaDB, Kafka, services, PG sandbox, nginx")
+    up.set_defaults(run=_up)
+    down = sub.add_parser("down", help="stop everything `market up` started")
+    down.set_defaults(run=_down)
+
+    audit = sub.add_parser("audit", help="check the invariants of SPEC §8 against a deployment's data")
+    audit.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
+    audit.add_argument("--distributed", action="store_true",
+                       help="audit the topology of `market up` (MariaDB databases, the sandbox's store)")
+    audit.add_argument("--wait", type=float, default=0.0,
+                       help="first wait up to this many seconds for in-flight orders to settle")
+    audit.set_defaults(run=_audit)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args, Settings()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

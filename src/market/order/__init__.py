@@ -1,0 +1,1 @@
+"""Order: orders and their lines, the status machine and timeline, API idempotency keys."""

@@ -1,0 +1,100 @@
+"""The SQL repository of Idempotency-Key uses (table `idempotency_keys`, primary key member + key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from market.kernel.clock import iso, parse_iso
+from market.kernel.db import Row, Tx, insert_ignore
+from market.order.domain import DONE, IN_FLIGHT, KeyUse
+
+
+def _at(text: str) -> datetime:
+    when = parse_iso(text)
+    assert when is not None
+    return when
+
+
+_KEY_COLUMNS = "member_id, idem_key, fingerprint, state, status_code, response_body, created_at, updated_at"
+
+
+def _key_use(row: Row) -> KeyUse:
+    return KeyUse(
+        member_id=row["member_id"],
+        key=row["idem_key"],
+        fingerprint=row["fingerprint"],
+        state=row["state"],
+        created_at=_at(row["created_at"]),
+        updated_at=_at(row["updated_at"]),
+        status_code=row["status_code"],
+        response_body=row["response_body"],
+    )
+
+
+class SqlIdempotencyKeys:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def start(self, use: KeyUse) -> bool:
+        # Insert first: of two concurrent first uses, exactly one inserts (no lock on a missing row).
+        changed = await self._tx.execute(
+            f"{insert_ignore(self._tx.dialect)} INTO idempotency_keys ({_KEY_COLUMNS})"
+            " VALUES (:m, :k, :f, :s, NULL, NULL, :c, :u)",
+            {
+                "m": use.member_id,
+                "k": use.key,
+                "f": use.fingerprint,
+                "s": use.state,
+                "c": iso(use.created_at),
+                "u": iso(use.updated_at),
+            },
+        )
+        return changed == 1
+
+    async def get(self, member_id: str, key: str) -> KeyUse | None:
+        row = await self._tx.fetchone(
+            f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE member_id = :m AND idem_key = :k",
+            {"m": member_id, "k": key},
+        )
+        return _key_use(row) if row else None
+
+    async def take_over(self, abandoned: KeyUse, fingerprint: str, at: datetime) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE idempotency_keys SET fingerprint = :f, updated_at = :u"
+            " WHERE member_id = :m AND idem_key = :k AND state = :s AND updated_at = :seen",
+            {
+                "f": fingerprint,
+                "u": iso(at),
+                "m": abandoned.member_id,
+                "k": abandoned.key,
+                "s": IN_FLIGHT,
+                "seen": iso(abandoned.updated_at),
+            },
+        )
+        return changed == 1
+
+    async def finish(self, member_id: str, key: str, status_code: int, body: str, at: datetime) -> None:
+        await self._tx.execute(
+            "UPDATE idempotency_keys SET state = :done, status_code = :c, response_body = :b, updated_at = :u"
+            " WHERE member_id = :m AND idem_key = :k AND state = :s",
+            {
+                "done": DONE,
+                "c": status_code,
+                "b": body,
+                "u": iso(at),
+                "m": member_id,
+                "k": key,
+                "s": IN_FLIGHT,
+            },
+        )
+
+    async def forget(self, member_id: str, key: str) -> None:
+        await self._tx.execute(
+            "DELETE FROM idempotency_keys WHERE member_id = :m AND idem_key = :k", {"m": member_id, "k": key}
+        )
+
+    async def forget_done_before(self, before: datetime) -> int:
+        return await self._tx.execute(
+            "DELETE FROM idempotency_keys WHERE state = :done AND updated_at < :before",
+            {"done": DONE, "before": iso(before)},
+        )

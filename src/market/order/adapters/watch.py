@@ -1,0 +1,36 @@
+"""The StatusWatch of one process: requests waiting on an order (`Prefer: wait=N`) are woken on notify."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class AsyncioStatusWatch:
+    """Waiters per order id; `notify` wakes every waiter of that order (the consumer calls it after commit)."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+
+    def notify(self, order_id: str) -> None:
+        for waiter in self._waiters.pop(order_id, set()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, order_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the port's contract)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(order_id, set()).add(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, max(timeout, 0.0))
+        finally:
+            waiters = self._waiters.get(order_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[order_id]
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting (for tests and metrics)."""
+        return sum(len(w) for w in self._waiters.values())

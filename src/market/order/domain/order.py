@@ -1,0 +1,137 @@
+"""The order aggregate and its status machine: PENDING → PAID → CANCELLING → CANCELLED, PENDING → FAILED."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from market.kernel.errors import DomainError
+from market.order.domain.lines import Line
+
+CANCEL_WINDOW = timedelta(hours=24)
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+# Nothing else moves an order (SPEC §3).
+TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.FAILED}),
+    OrderStatus.PAID: frozenset({OrderStatus.CANCELLING}),
+    OrderStatus.CANCELLING: frozenset({OrderStatus.CANCELLED}),
+}
+LEG_PENDING = "PENDING"
+MAIN_AND_KEYED = frozenset({"PG", "BNPL"})
+
+
+@dataclass(frozen=True)
+class PaymentLeg:
+    method: str
+    amount: int
+    status: str = LEG_PENDING
+    payment_key: str | None = None
+    coupon_id: str | None = None
+
+    @classmethod
+    def planned(cls, method: str, amount: int, payment_key: str | None, coupon_id: str | None) -> PaymentLeg:
+        """A leg as planned: a payment key only on PG/BNPL, a coupon id only on COUPON."""
+        return cls(
+            method,
+            amount,
+            LEG_PENDING,
+            payment_key if method in MAIN_AND_KEYED else None,
+            coupon_id if method == "COUPON" else None,
+        )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    event: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order: what was bought at which catalog price, how it is paid, and what happened to it."""
+
+    id: str
+    member_id: str
+    status: OrderStatus
+    total_amount: int
+    items: tuple[Line, ...]
+    payments: tuple[PaymentLeg, ...]
+    created_at: datetime
+    timeline: tuple[TimelineEntry, ...] = ()
+    failure_reason: str | None = None
+    paid_at: datetime | None = None
+    cancelled_at: datetime | None = None
+
+    @classmethod
+    def place(
+        cls, order_id: str, member_id: str, lines: Sequence[Line], legs: Sequence[PaymentLeg], at: datetime
+    ) -> Order:
+        """A new PENDING order; its total is the sum of its lines at catalog prices."""
+        total = sum(line.line_amount for line in lines)
+        entry = TimelineEntry(at, "ORDER_PLACED")
+        return cls(order_id, member_id, OrderStatus.PENDING, total, tuple(lines), tuple(legs), at, (entry,))
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.timeline[-1].at if self.timeline else self.created_at
+
+    def can_move_to(self, status: OrderStatus) -> bool:
+        return status in TRANSITIONS.get(self.status, frozenset())
+
+    def cancel_refusal(self, now: datetime) -> DomainError | None:
+        """Why this order cannot be cancelled now, or None: only PAID, only within 24 h of payment."""
+        if self.status != OrderStatus.PAID or self.paid_at is None:
+            return DomainError("ORDER_NOT_CANCELLABLE", f"an order that is {self.status} cannot be cancelled")
+        if now >= self.paid_at + CANCEL_WINDOW:
+            return DomainError(
+                "CANCEL_WINDOW_EXPIRED", "an order can be cancelled within 24 hours of payment"
+            )
+        return None
+
+    def can_cancel(self, now: datetime) -> bool:
+        return self.cancel_refusal(now) is None
+
+    def mark_paid(self, at: datetime, leg_statuses: Mapping[str, str]) -> Order:
+        return replace(self._move(OrderStatus.PAID, at, "PAYMENT_COMPLETED", leg_statuses), paid_at=at)
+
+    def mark_failed(self, at: datetime, reason: str, leg_statuses: Mapping[str, str]) -> Order:
+        failed = self._move(OrderStatus.FAILED, at, "PAYMENT_FAILED", leg_statuses, detail=reason)
+        return replace(failed, failure_reason=reason)
+
+    def request_cancellation(self, at: datetime) -> Order:
+        refusal = self.cancel_refusal(at)
+        if refusal is not None:
+            raise refusal
+        return self._move(OrderStatus.CANCELLING, at, "CANCELLATION_REQUESTED", {})
+
+    def mark_cancelled(self, at: datetime, leg_statuses: Mapping[str, str]) -> Order:
+        """The refund went through: both the refund and the cancellation go on the timeline."""
+        refunded = replace(self, timeline=(*self.timeline, TimelineEntry(at, "PAYMENT_REFUNDED")))
+        cancelled = refunded._move(OrderStatus.CANCELLED, at, "ORDER_CANCELLED", leg_statuses)
+        return replace(cancelled, cancelled_at=at)
+
+    def _move(
+        self,
+        to: OrderStatus,
+        at: datetime,
+        event: str,
+        leg_statuses: Mapping[str, str],
+        detail: str | None = None,
+    ) -> Order:
+        if not self.can_move_to(to):
+            raise DomainError("ORDER_STATUS_CONFLICT", f"an order that is {self.status} cannot become {to}")
+        legs = tuple(replace(leg, status=leg_statuses.get(leg.method, leg.status)) for leg in self.payments)
+        timeline = (*self.timeline, TimelineEntry(at, event, detail))
+        return replace(self, status=to, payments=legs, timeline=timeline)

@@ -1,0 +1,124 @@
+"""What the order use cases need from the outside: persistence, the other services, a status watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from market.kernel.messaging import Inbox, Outbox
+from market.order.domain import KeyUse, Order, OrderStatus
+from market.payment.domain.coupons import IssuedCoupon
+
+
+class OrderRepository(Protocol):
+    async def add(self, order: Order) -> None:
+        """Store a new order."""
+        ...
+
+    async def get(self, order_id: str, for_update: bool = False) -> Order | None:
+        """The order, or None; `for_update` locks its row until the unit of work ends."""
+        ...
+
+    async def save(self, order: Order, was: OrderStatus) -> bool:
+        """Write back a changed order if it still has status `was`; False (nothing written) if not."""
+        ...
+
+    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
+        """Up to `limit` of the member's orders, newest first, older than `cursor` (an order id)."""
+        ...
+
+
+class IdempotencyKeyRepository(Protocol):
+    async def start(self, use: KeyUse) -> bool:
+        """Record a new in-flight use of a key; False (nothing recorded) when the member has used it."""
+        ...
+
+    async def get(self, member_id: str, key: str) -> KeyUse | None: ...
+
+    async def take_over(self, abandoned: KeyUse, fingerprint: str, at: datetime) -> bool:
+        """Restart an abandoned in-flight use as this request's; False if it changed meanwhile."""
+        ...
+
+    async def finish(self, member_id: str, key: str, status_code: int, body: str, at: datetime) -> None:
+        """Store the response of the in-flight use for replays."""
+        ...
+
+    async def forget(self, member_id: str, key: str) -> None: ...
+
+    async def forget_done_before(self, before: datetime) -> int:
+        """Drop completed uses last touched before `before`; how many."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: commits when its block ends normally, rolls back when it raises."""
+
+    @property
+    def orders(self) -> OrderRepository: ...
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeyRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+
+UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+
+
+@dataclass(frozen=True)
+class MemberSnapshot:
+    id: str
+    active: bool
+    point_balance: int
+
+
+@dataclass(frozen=True)
+class ProductSnapshot:
+    id: str
+    seller_id: str
+    name: str
+    price: int
+    on_sale: bool
+
+
+class Members(Protocol):
+    async def get_member(self, member_id: str) -> MemberSnapshot | None:
+        """The member, or None when there is none; Unavailable when the member service cannot answer."""
+        ...
+
+
+class Catalog(Protocol):
+    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
+        """The products that exist among `ids`, in any order."""
+        ...
+
+    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+        """Take every line's quantity off the stock for this order, or nothing (OUT_OF_STOCK); idempotent."""
+        ...
+
+    async def release_stock(self, order_id: str) -> None:
+        """Give back what this order holds, once; nothing if it holds nothing."""
+        ...
+
+
+class Coupons(Protocol):
+    async def get_issued_coupon(self, coupon_id: str) -> IssuedCoupon | None:
+        """The issued coupon, or None."""
+        ...
+
+
+class StatusWatch(Protocol):
+    """Wakes requests that wait for an order to settle (`Prefer: wait=N`) when its status changes."""
+
+    def notify(self, order_id: str) -> None: ...
+
+    async def wait(self, order_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the port's contract)
+        """Return when `notify(order_id)` is called or after `timeout` seconds, whichever comes first."""
+        ...

@@ -1,0 +1,186 @@
+"""Fakes of the order service's outbound ports (member, product, payment services), and a test world."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from market.kernel.clock import ManualClock, iso
+from market.kernel.errors import DomainError, Unavailable
+from market.kernel.events import Envelope, event
+from market.order.adapters.memory import OrderState, memory_uow
+from market.order.adapters.watch import AsyncioStatusWatch
+from market.order.domain import Order
+from market.order.ports import MemberSnapshot, ProductSnapshot
+from market.order.use_cases import OrderService
+from market.payment.domain.coupons import AVAILABLE, FIXED, CouponDefinition, IssuedCoupon
+from market.payment.domain.rules import Leg, Method
+
+START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+class FakeMembers:
+    def __init__(self) -> None:
+        self.members: dict[str, MemberSnapshot] = {}
+        self.gate: asyncio.Barrier | None = None
+
+    async def get_member(self, member_id: str) -> MemberSnapshot | None:
+        if self.gate:
+            await self.gate.wait()
+        return self.members.get(member_id)
+
+
+class FakeCatalog:
+    """Products with stock; reservations all lines or none, once per order, like the product service."""
+
+    def __init__(self) -> None:
+        self.products: dict[str, ProductSnapshot] = {}
+        self.stock: dict[str, int] = {}
+        self.reservations: dict[str, list[tuple[str, int]]] = {}
+        self.released: list[str] = []
+        self.unreachable = False
+        self.gate: asyncio.Barrier | None = None
+
+    def add(self, product_id: str, price: int, stock: int = 10, on_sale: bool = True) -> ProductSnapshot:
+        product = ProductSnapshot(product_id, "sel_1", f"Product {product_id}", price, on_sale)
+        self.products[product_id], self.stock[product_id] = product, stock
+        return product
+
+    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
+        if self.gate:
+            await self.gate.wait()
+        return [self.products[i] for i in ids if i in self.products]
+
+    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+        if self.unreachable:
+            raise Unavailable("product")
+        if order_id in self.reservations:
+            return
+        for product_id, quantity in lines:
+            if self.stock.get(product_id, 0) < quantity:
+                raise DomainError("OUT_OF_STOCK", "not enough stock", product_id=product_id)
+        for product_id, quantity in lines:
+            self.stock[product_id] -= quantity
+        self.reservations[order_id] = list(lines)
+
+    async def release_stock(self, order_id: str) -> None:
+        self.released.append(order_id)
+        for product_id, quantity in self.reservations.pop(order_id, []):
+            self.stock[product_id] += quantity
+
+
+class FakeCoupons:
+    def __init__(self) -> None:
+        self.coupons: dict[str, IssuedCoupon] = {}
+        self.gate: asyncio.Barrier | None = None
+
+    def issue(
+        self, coupon_id: str, member_id: str, discount: int = 3_000, min_order: int = 0
+    ) -> IssuedCoupon:
+        definition = CouponDefinition(
+            "cpn_1",
+            "Welcome",
+            FIXED,
+            discount,
+            None,
+            min_order,
+            START - timedelta(days=1),
+            START + timedelta(days=30),
+        )
+        coupon = IssuedCoupon(coupon_id, definition, member_id, AVAILABLE)
+        self.coupons[coupon_id] = coupon
+        return coupon
+
+    async def get_issued_coupon(self, coupon_id: str) -> IssuedCoupon | None:
+        if self.gate:
+            await self.gate.wait()
+        return self.coupons.get(coupon_id)
+
+
+@dataclass
+class World:
+    """The real OrderService on memory repositories and fake ports, with a manual clock."""
+
+    clock: ManualClock = field(default_factory=lambda: ManualClock(START))
+    state: OrderState = field(default_factory=OrderState)
+    members: FakeMembers = field(default_factory=FakeMembers)
+    catalog: FakeCatalog = field(default_factory=FakeCatalog)
+    coupons: FakeCoupons = field(default_factory=FakeCoupons)
+    watch: AsyncioStatusWatch = field(default_factory=AsyncioStatusWatch)
+
+    def __post_init__(self) -> None:
+        self.service = OrderService(
+            uow=memory_uow(self.state),
+            clock=self.clock,
+            members=self.members,
+            catalog=self.catalog,
+            coupons=self.coupons,
+            watch=self.watch,
+        )
+
+    def member(self, member_id: str = "mem_1", points: int = 0, active: bool = True) -> str:
+        self.members.members[member_id] = MemberSnapshot(member_id, active, points)
+        return member_id
+
+    async def place(self, member_id: str = "mem_1", *lines: tuple[str, int], pay: int | None = None) -> Order:
+        """An order paid by card; the amount is the catalog total unless `pay` says otherwise."""
+        total = sum(self.catalog.products[p].price * q for p, q in lines)
+        return await self.service.place_order(member_id, list(lines), [pg(total if pay is None else pay)])
+
+    def events(self, type_: str | None = None) -> list[Envelope]:
+        return [e for e in self.state.outbox if type_ is None or e.type == type_]
+
+    async def pay(self, order: Order, **payload: Any) -> Envelope:
+        legs = [{"method": leg.method, "amount": leg.amount, "status": "APPROVED"} for leg in order.payments]
+        payload = {
+            "member_id": order.member_id,
+            "legs": legs,
+            "approved_at": iso(self.clock.now()),
+            **payload,
+        }
+        envelope = event("PaymentCompleted", order.id, self.clock.now(), **payload)
+        await self.service.handle(envelope)
+        return envelope
+
+    async def fail(self, order: Order, reason: str = "PG_DECLINED") -> Envelope:
+        legs = [{"method": leg.method, "amount": leg.amount, "status": "FAILED"} for leg in order.payments]
+        envelope = event(
+            "PaymentFailed", order.id, self.clock.now(), member_id=order.member_id, reason=reason, legs=legs
+        )
+        await self.service.handle(envelope)
+        return envelope
+
+    async def refund(self, order: Order) -> Envelope:
+        legs = [{"method": leg.method, "amount": leg.amount, "status": "REFUNDED"} for leg in order.payments]
+        envelope = event(
+            "PaymentRefunded",
+            order.id,
+            self.clock.now(),
+            member_id=order.member_id,
+            legs=legs,
+            refunded_at=iso(self.clock.now()),
+        )
+        await self.service.handle(envelope)
+        return envelope
+
+    async def order(self, order_id: str) -> Order:
+        return await self.service.get_order("", order_id, is_admin=True)
+
+
+def pg(amount: int, key: str = "pk_test_ok") -> Leg:
+    return Leg(Method.PG, amount, payment_key=key)
+
+
+def points(amount: int) -> Leg:
+    return Leg(Method.POINT, amount)
+
+
+def coupon(amount: int, coupon_id: str = "icp_1") -> Leg:
+    return Leg(Method.COUPON, amount, coupon_id=coupon_id)
+
+
+def bnpl(amount: int) -> Leg:
+    return Leg(Method.BNPL, amount, payment_key="bnpl_test_ok")

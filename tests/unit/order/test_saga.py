@@ -1,0 +1,116 @@
+"""The order follows the payment saga: paid, failed, refunded; duplicates and stale events change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from market.kernel.clock import iso
+from market.kernel.events import event
+from tests.unit.order.fakes import World
+
+A = ("prd_a", 1)
+
+
+async def test_payment_completed_makes_the_order_paid(world: World) -> None:
+    order = await world.place("mem_1", A)
+    approved = world.clock.now() + timedelta(seconds=2)
+    world.clock.advance(timedelta(seconds=3))
+    await world.pay(order, approved_at=iso(approved))
+    paid = await world.order(order.id)
+    assert paid.status == "PAID" and paid.paid_at == approved
+    assert [(p.method, p.status) for p in paid.payments] == [("PG", "APPROVED")]
+    assert [t.event for t in paid.timeline] == ["ORDER_PLACED", "PAYMENT_COMPLETED"]
+    assert [e.type for e in world.events()] == ["OrderCreated"]
+
+
+async def test_payment_failed_fails_the_order_with_the_reason_and_announces_it(world: World) -> None:
+    order = await world.place("mem_1", A)
+    await world.fail(order, "PG_DECLINED")
+    failed = await world.order(order.id)
+    assert (failed.status, failed.failure_reason) == ("FAILED", "PG_DECLINED")
+    assert [(p.method, p.status) for p in failed.payments] == [("PG", "FAILED")]
+    assert [(t.event, t.detail) for t in failed.timeline][-1] == ("PAYMENT_FAILED", "PG_DECLINED")
+    [announced] = world.events("OrderFailed")
+    assert (announced.order_id, announced.payload) == (
+        order.id,
+        {"member_id": "mem_1", "reason": "PG_DECLINED"},
+    )
+
+
+async def test_a_refund_cancels_the_order_and_announces_it(world: World) -> None:
+    order = await world.place("mem_1", A)
+    await world.pay(order)
+    await world.service.cancel_order("mem_1", order.id)
+    world.clock.advance(timedelta(minutes=1))
+    await world.refund(order)
+    cancelled = await world.order(order.id)
+    assert cancelled.status == "CANCELLED" and cancelled.cancelled_at == world.clock.now()
+    assert [(p.method, p.status) for p in cancelled.payments] == [("PG", "REFUNDED")]
+    assert [t.event for t in cancelled.timeline] == [
+        "ORDER_PLACED",
+        "PAYMENT_COMPLETED",
+        "CANCELLATION_REQUESTED",
+        "PAYMENT_REFUNDED",
+        "ORDER_CANCELLED",
+    ]
+    [announced] = world.events("OrderCancelled")
+    assert announced.payload == {"member_id": "mem_1"}
+
+
+async def test_a_duplicate_delivery_of_each_event_changes_nothing(world: World) -> None:
+    order = await world.place("mem_1", A)
+    paid = await world.pay(order)
+    await world.service.cancel_order("mem_1", order.id)
+    refunded = await world.refund(order)
+    failing = await world.place("mem_1", ("prd_b", 1))
+    failed = await world.fail(failing)
+    before = (dict(world.state.orders), list(world.state.outbox))
+    for envelope in (paid, refunded, failed):
+        world.clock.advance(timedelta(seconds=1))
+        await world.service.handle(envelope)
+    assert (world.state.orders, world.state.outbox) == before
+    assert len(world.events("OrderFailed")) == len(world.events("OrderCancelled")) == 1
+
+
+async def test_a_stale_event_changes_nothing(world: World) -> None:
+    order = await world.place("mem_1", A)
+    await world.fail(order)
+    before = (dict(world.state.orders), list(world.state.outbox))
+    await world.pay(order)  # a new event id: not a duplicate, but the order has moved on
+    await world.refund(order)
+    assert (world.state.orders, world.state.outbox) == before
+
+    paid = await world.place("mem_1", ("prd_b", 1))
+    await world.pay(paid)
+    await world.fail(paid)
+    await world.refund(paid)  # a refund nobody asked for: a PAID order only moves to CANCELLING
+    assert (await world.order(paid.id)).status == "PAID"
+    assert world.events("OrderCancelled") == [] and len(world.events("OrderFailed")) == 1
+
+
+async def test_events_of_unknown_orders_and_other_types_are_skipped(world: World) -> None:
+    await world.service.handle(
+        event("PaymentCompleted", "ord_unknown", world.clock.now(), member_id="m", legs=[])
+    )
+    await world.service.handle(event("OrderCreated", "ord_unknown", world.clock.now(), member_id="m"))
+    assert world.state.orders == {} and world.state.outbox == []
+
+
+async def test_a_request_waiting_for_the_outcome_is_woken_when_the_order_settles(world: World) -> None:
+    order = await world.place("mem_1", A)
+    waiting = asyncio.create_task(world.service.wait_for_outcome(order.id, 5, {"PAID", "FAILED"}))
+    await asyncio.sleep(0.01)
+    assert world.watch.waiting == 1
+    await world.pay(order)
+    settled = await asyncio.wait_for(waiting, timeout=1)
+    assert settled.status == "PAID" and world.watch.waiting == 0
+
+
+async def test_waiting_for_the_outcome_gives_up_after_the_time_asked(world: World) -> None:
+    order = await world.place("mem_1", A)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    still = await world.service.wait_for_outcome(order.id, 0.2, {"PAID", "FAILED"})
+    assert still.status == "PENDING" and 0.15 < loop.time() - started < 1
+    assert world.watch.waiting == 0
