@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+import orjson
+from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.responses import Response
 from starlette.routing import Match
@@ -81,6 +82,16 @@ def build_app(title: str, routers: Sequence[APIRouter], ready_checks: dict[str, 
         if failed:
             return problems.problem(503, "NOT_READY", "some dependencies are not reachable", checks=failed)
         return FastJSON({"status": "ready", "checks": sorted(ready_checks)})
+
+    @app.post("/api/v1/echo", tags=["operations"], include_in_schema=False)
+    async def echo(request: Request) -> Response:
+        """Answers its JSON body: the benchmark's ceiling of this server stack (parse, route, answer)."""
+        body = await request.body()
+        try:
+            orjson.loads(body or b"null")
+        except orjson.JSONDecodeError:
+            return problems.problem(422, "VALIDATION_ERROR", "the body is not JSON")
+        return Response(body, media_type="application/json")
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
