@@ -67,3 +67,12 @@ async def test_orders_list_is_newest_first_and_paged(api: Api) -> None:
     assert [o["id"] for o in first["items"]] == ids[::-1][:2]
     rest = (await api.get(member, f"/orders?limit=2&cursor={first['next_cursor']}")).json()
     assert [o["id"] for o in rest["items"]] == [ids[0]] and rest["next_cursor"] is None
+
+
+async def test_reading_an_order_with_prefer_wait_answers_once_it_settles(api: Api) -> None:
+    product = await api.product(price=4_000)
+    member = await api.member()
+    placed = await api.order(member, [line(product)], [pg(4_000)], wait=None)
+    assert placed.json()["status"] in ("PENDING", "PAID")
+    r = await api.http.get(f"/api/v1/orders/{placed.json()['id']}", headers={**member.headers, "Prefer": "wait=5"})
+    assert r.status_code == 200 and r.json()["status"] == "PAID"

@@ -31,6 +31,7 @@ MAX_MAGNITUDE = 1_000_000_000_000
 MAX_WAIT = 10
 PLACED_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FAILED})
 CANCEL_SETTLED = frozenset({OrderStatus.CANCELLED})
+IN_FLIGHT = {OrderStatus.PENDING: PLACED_SETTLED, OrderStatus.CANCELLING: CANCEL_SETTLED}
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Magnitude = Annotated[StrictInt, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
@@ -181,8 +182,16 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
     @r.get(
         "/orders/{order_id}", response_class=FastJSON, summary="One order with its lines, legs and timeline"
     )
-    async def get_order(order_id: Annotated[str, Path(max_length=64)], principal: Member) -> dict[str, Any]:
-        return order_view(await service.get_order(principal.member_id, order_id, principal.is_admin))
+    async def get_order(
+        order_id: Annotated[str, Path(max_length=64)], principal: Member, response: Response, prefer: Prefer = None
+    ) -> dict[str, Any]:
+        """With `Prefer: wait=N`, a PENDING or CANCELLING order is answered once it settles (a long poll)."""
+        order = await service.get_order(principal.member_id, order_id, principal.is_admin)
+        wait = wait_seconds(prefer)
+        if wait and order.status in IN_FLIGHT:
+            order = await service.wait_for_outcome(order.id, wait, IN_FLIGHT[order.status])
+            response.headers["Preference-Applied"] = f"wait={wait}"
+        return order_view(order)
 
     @r.post(
         "/orders/{order_id}/cancel", status_code=202, response_class=FastJSON, summary="Cancel a paid order"

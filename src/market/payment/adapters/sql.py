@@ -1,0 +1,114 @@
+"""The payment repositories over SQL (SQLite embedded, MariaDB distributed), and the SQL unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from market.infra.outbox import SqlInbox, SqlOutbox
+from market.kernel.clock import Clock, iso
+from market.kernel.db import Database, Tx, for_update, insert_ignore
+from market.kernel.messaging import Inbox, Outbox
+from market.payment.adapters.rows import payment_from_row, payment_to_row
+from market.payment.adapters.sql_coupons import SqlCoupons
+from market.payment.domain.payment import Payment, PaymentStatus
+from market.payment.ports import (
+    CouponRepository,
+    LeaseLost,
+    PaymentRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+_COLUMNS = (
+    "order_id, member_id, status, total_amount, legs, failure_reason, attempts, lease_until, "
+    "created_at, updated_at, completed_at, refunded_at"
+)
+_IN_FLIGHT = "('PROCESSING', 'COMPENSATING', 'REFUNDING')"
+
+
+class SqlPayments:
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def add(self, payment: Payment) -> bool:
+        values = ", ".join(f":{c.strip()}" for c in _COLUMNS.split(","))
+        changed = await self._tx.execute(
+            f"{insert_ignore(self._tx.dialect)} INTO payments ({_COLUMNS}) VALUES ({values})",
+            payment_to_row(payment),
+        )
+        return changed == 1
+
+    async def get(self, order_id: str) -> Payment | None:
+        row = await self._tx.fetchone(f"SELECT {_COLUMNS} FROM payments WHERE order_id = :o", {"o": order_id})
+        return None if row is None else payment_from_row(row)
+
+    async def save(self, payment: Payment) -> None:
+        # Read-then-write under the row lock: MariaDB's rowcount cannot tell "not matched" from "unchanged".
+        row = await self._tx.fetchone(
+            f"SELECT attempts FROM payments WHERE order_id = :o{for_update(self._tx.dialect)}",
+            {"o": payment.order_id},
+        )
+        if row is None or int(row["attempts"]) != payment.attempts:
+            raise LeaseLost(payment.order_id)
+        await self._tx.execute(
+            "UPDATE payments SET status = :status, legs = :legs, failure_reason = :failure_reason, "
+            "lease_until = :lease_until, updated_at = :updated_at, completed_at = :completed_at, "
+            "refunded_at = :refunded_at WHERE order_id = :order_id",
+            payment_to_row(payment),
+        )
+
+    async def claim(
+        self, order_id: str, attempts: int, status: PaymentStatus, now: datetime, lease: datetime
+    ) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE payments SET attempts = attempts + 1, lease_until = :lease WHERE order_id = :o "
+            "AND attempts = :a AND status = :s AND (lease_until IS NULL OR lease_until <= :now)",
+            {"o": order_id, "a": attempts, "s": status.value, "now": iso(now), "lease": iso(lease)},
+        )
+        return changed == 1
+
+    async def due(self, now: datetime, limit: int) -> list[Payment]:
+        rows = await self._tx.fetchall(
+            f"SELECT {_COLUMNS} FROM payments WHERE status IN {_IN_FLIGHT} AND lease_until <= :now "
+            "ORDER BY lease_until LIMIT :n",
+            {"now": iso(now), "n": limit},
+        )
+        return [payment_from_row(r) for r in rows]
+
+    async def failed_due(self, since: datetime, now: datetime, limit: int) -> list[Payment]:
+        rows = await self._tx.fetchall(
+            f"SELECT {_COLUMNS} FROM payments WHERE status = 'FAILED' AND lease_until <= :now "
+            "AND updated_at >= :since ORDER BY lease_until LIMIT :n",
+            {"now": iso(now), "since": iso(since), "n": limit},
+        )
+        return [payment_from_row(r) for r in rows]
+
+    async def reschedule(self, order_id: str, seen: datetime, after: datetime) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE payments SET lease_until = :after WHERE order_id = :o AND status = 'FAILED' "
+            "AND lease_until = :seen",
+            {"o": order_id, "seen": iso(seen), "after": iso(after)},
+        )
+        return changed == 1
+
+
+class SqlUnitOfWork:
+    def __init__(self, tx: Tx, clock: Clock, outbox_wake: asyncio.Event | None) -> None:
+        self.payments: PaymentRepository = SqlPayments(tx)
+        self.coupons: CouponRepository = SqlCoupons(tx)
+        self.outbox: Outbox = SqlOutbox(tx, clock, outbox_wake)
+        self.inbox: Inbox = SqlInbox(tx)
+
+
+def sql_uow(db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None) -> UnitOfWorkFactory:
+    """The payment service's unit of work over `db`: one transaction per block."""
+
+    @asynccontextmanager
+    async def unit_of_work() -> AsyncIterator[UnitOfWork]:
+        async with db.transaction() as tx:
+            yield SqlUnitOfWork(tx, clock, outbox_wake)
+
+    return unit_of_work

@@ -1,0 +1,78 @@
+"""The decorator around any payment processor: it logs each step and times it into `PaymentMetrics`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from market.kernel.errors import DomainError, Unavailable
+from market.payment.domain.payment import Payment, PaymentLeg
+from market.payment.domain.rules import Method
+from market.payment.ports import GatewayTimeout, PaymentMetrics
+
+if TYPE_CHECKING:  # processors.py builds its factory out of this decorator
+    from market.payment.use_cases.processors import Processor
+
+log = logging.getLogger("market.payment")
+
+
+class Observed:
+    """Logs and times every step of the processor it wraps."""
+
+    def __init__(self, method: Method, inner: Processor, metrics: PaymentMetrics) -> None:
+        self._method = method
+        self._inner = inner
+        self._metrics = metrics
+
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        start = time.perf_counter()
+        try:
+            reference = await self._inner.take(payment, leg)
+        except Exception as exc:
+            self._record("take", payment, _outcome(exc), start, exc)
+            raise
+        self._record("take", payment, "ok", start)
+        return reference
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        start = time.perf_counter()
+        try:
+            amount = await self._inner.give_back(payment, leg, reason)
+        except Exception as exc:
+            self._record("give_back", payment, _outcome(exc), start, exc)
+            raise
+        self._record("give_back", payment, "ok", start)
+        return amount
+
+    def _record(
+        self, action: str, payment: Payment, outcome: str, start: float, exc: Exception | None = None
+    ) -> None:
+        seconds = time.perf_counter() - start
+        self._metrics.observe(self._method.value, action, outcome, seconds)
+        level = logging.INFO if outcome in ("ok", "refused") else logging.WARNING
+        log.log(
+            level,
+            "payment %s %s %s: %s%s (%.3fs)",
+            payment.order_id,
+            self._method.value,
+            action,
+            outcome,
+            f" ({exc})" if exc else "",
+            seconds,
+        )
+
+
+def _outcome(exc: Exception) -> str:
+    if isinstance(exc, DomainError):
+        return "refused"
+    if isinstance(exc, GatewayTimeout):
+        return "timeout"
+    if isinstance(exc, Unavailable):
+        return "unavailable"
+    return "error"
+
+
+class NoMetrics:
+    def observe(self, method: str, action: str, outcome: str, seconds: float) -> None:
+        return None

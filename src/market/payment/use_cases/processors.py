@@ -1,0 +1,172 @@
+"""One processor per payment method (strategy), and a dict from method to processor (factory), each
+wrapped in the decorator of observed.py that logs and times it.
+
+`take` does the method's one outbound effect and returns the provider's reference for it (the PG's payment
+key, the BNPL contract id, or None); the saga records the result on the leg and persists it. Every `take`
+and `give_back` is idempotent per order, so a resumed saga may call them again.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from market.kernel.clock import Clock
+from market.kernel.errors import DomainError
+from market.payment.domain.payment import Payment, PaymentLeg, PaymentStatus
+from market.payment.domain.rules import Method
+from market.payment.ports import (
+    DONE,
+    BnplContract,
+    BnplGateway,
+    CardCharge,
+    CardGateway,
+    GatewayTimeout,
+    PaymentMetrics,
+    PointsAccount,
+    UnitOfWorkFactory,
+)
+from market.payment.use_cases.observed import Observed
+
+
+class Processor(Protocol):
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        """Take the leg's amount; raises DomainError(code) when refused."""
+        ...
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        """Give the leg back; what actually went back to the member."""
+        ...
+
+
+class CouponProcessor:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        async with self._uow() as uow:
+            redeemed = await uow.coupons.redeem(
+                leg.coupon_id or "", payment.member_id, payment.order_id, self._clock.now()
+            )
+        if not redeemed:
+            raise DomainError("COUPON_NOT_APPLICABLE", "the coupon was used or withdrawn meanwhile")
+        return None
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        """A failed payment always gets its coupon back. A cancelled order gets it back only if the coupon
+        is still valid now: an expired coupon stays USED (by the cancelled order), and the leg is settled
+        with nothing given back."""
+        async with self._uow() as uow:
+            coupon = await uow.coupons.get_issued(leg.coupon_id or "")
+            if coupon is None:
+                return 0
+            if payment.status == PaymentStatus.REFUNDING and not coupon.definition.valid_at(
+                self._clock.now()
+            ):
+                return 0
+            await uow.coupons.restore(coupon.id, payment.order_id)
+        return leg.amount
+
+
+class PointProcessor:
+    def __init__(self, points: PointsAccount) -> None:
+        self._points = points
+
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        await self._points.use_points(payment.member_id, payment.order_id, leg.amount)
+        return None
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        return await self._points.refund_points(payment.member_id, payment.order_id)
+
+
+class CardProcessor:
+    """PG confirm. An ambiguous answer is never guessed: the PG is asked what it holds for the order."""
+
+    def __init__(self, card: CardGateway) -> None:
+        self._card = card
+
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        if payment.attempts > 1:
+            # A resumed attempt: an earlier one may have charged already.
+            found = await self._card.lookup(payment.order_id)
+            if found is not None:
+                return _accepted(found, leg)
+        try:
+            charge = await self._card.confirm(leg.payment_key or "", payment.order_id, leg.amount)
+        except GatewayTimeout:
+            # If this lookup fails too, the exception leaves the payment to the reconciler.
+            found = await self._card.lookup(payment.order_id)
+            if found is None:
+                raise DomainError(
+                    "PG_TIMEOUT", "the PG did not answer and holds no charge for this order"
+                ) from None
+            charge = found
+        return _accepted(charge, leg)
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        if leg.pg_payment_key is None:
+            return 0
+        charge = await self._card.cancel(leg.pg_payment_key, reason)
+        return max(0, leg.amount - charge.balance_amount)
+
+
+def _accepted(charge: CardCharge, leg: PaymentLeg) -> str:
+    if charge.status != DONE or charge.total_amount != leg.amount:
+        # Not the charge this leg asked for; the orphan sweep cancels whatever the PG holds.
+        raise DomainError(
+            "PG_DECLINED", f"the PG holds a {charge.status} charge of {charge.total_amount} won"
+        )
+    return charge.payment_key
+
+
+class BnplProcessor:
+    def __init__(self, bnpl: BnplGateway) -> None:
+        self._bnpl = bnpl
+
+    async def take(self, payment: Payment, leg: PaymentLeg) -> str | None:
+        if payment.attempts > 1:
+            found = await self._bnpl.lookup(payment.order_id)
+            if found is not None:
+                return _contracted(found, leg)
+        try:
+            contract = await self._bnpl.approve(
+                leg.payment_key or "", payment.order_id, payment.member_id, leg.amount
+            )
+        except GatewayTimeout:
+            found = await self._bnpl.lookup(payment.order_id)
+            if found is None:
+                raise DomainError("BNPL_TIMEOUT", "BNPL did not answer and holds no contract") from None
+            contract = found
+        return _contracted(contract, leg)
+
+    async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
+        contract = await self._bnpl.cancel(payment.order_id)
+        return leg.amount if contract is not None else 0
+
+
+def _contracted(contract: BnplContract, leg: PaymentLeg) -> str:
+    if contract.status != "APPROVED" or contract.amount != leg.amount:
+        raise DomainError(
+            "BNPL_REJECTED", f"BNPL holds a {contract.status} contract of {contract.amount} won"
+        )
+    return contract.contract_id
+
+
+def processors(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    points: PointsAccount,
+    card: CardGateway,
+    bnpl: BnplGateway,
+    metrics: PaymentMetrics,
+) -> dict[Method, Processor]:
+    """The processor of each method, each logged and timed."""
+    plain: dict[Method, Processor] = {
+        Method.COUPON: CouponProcessor(uow, clock),
+        Method.POINT: PointProcessor(points),
+        Method.PG: CardProcessor(card),
+        Method.BNPL: BnplProcessor(bnpl),
+    }
+    return {method: Observed(method, processor, metrics) for method, processor in plain.items()}

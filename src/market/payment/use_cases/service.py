@@ -1,0 +1,178 @@
+"""PaymentService: the payment service's use cases (the event consumer, the reconciler, coupons, history)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from market.kernel.clock import Clock
+from market.kernel.errors import DomainError, NotFound
+from market.kernel.events import Envelope
+from market.kernel.ids import new_id
+from market.payment.domain.coupons import AVAILABLE, CouponDefinition, IssuedCoupon, definition_problem
+from market.payment.domain.payment import PaymentLeg, PaymentStatus
+from market.payment.ports import BnplGateway, CardGateway, PaymentMetrics, PointsAccount, UnitOfWorkFactory
+from market.payment.use_cases.observed import NoMetrics
+from market.payment.use_cases.order_events import payment_of
+from market.payment.use_cases.processors import processors
+from market.payment.use_cases.reconciler import Reconciler
+from market.payment.use_cases.saga import PaymentSaga
+
+log = logging.getLogger("market.payment")
+
+
+@dataclass(frozen=True)
+class HeldCoupon:
+    """An issued coupon as its member sees it now: AVAILABLE, USED or EXPIRED."""
+
+    coupon: IssuedCoupon
+    status: str
+
+
+class PaymentService:
+    """Pays orders (consuming order events), refunds cancelled ones, reconciles what was interrupted,
+    and keeps the coupons. `lease_seconds`: how long a runner holds a payment before the reconciler may
+    resume it; `orphan_window` / `orphan_check_every`: how long and how often a failed payment's order is
+    looked up at the PG for a charge that must be cancelled."""
+
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        points: PointsAccount,
+        cards: CardGateway,
+        bnpl: BnplGateway,
+        metrics: PaymentMetrics | None = None,
+        lease_seconds: float = 15.0,
+        orphan_window: timedelta = timedelta(hours=1),
+        orphan_check_every: timedelta = timedelta(seconds=30),
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._points = points
+        self._lease = timedelta(seconds=lease_seconds)
+        by_method = processors(
+            uow=uow, clock=clock, points=points, card=cards, bnpl=bnpl, metrics=metrics or NoMetrics()
+        )
+        self._saga = PaymentSaga(uow=uow, clock=clock, points=points, processors=by_method, lease=self._lease)
+        self._reconciler = Reconciler(
+            uow=uow,
+            clock=clock,
+            saga=self._saga,
+            card=cards,
+            lease=self._lease,
+            orphan_window=orphan_window,
+            orphan_check_every=orphan_check_every,
+        )
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Consume an order event: OrderCreated pays the order, OrderCancellationRequested refunds it.
+        A duplicate delivery changes nothing; other event types are ignored."""
+        if envelope.type == "OrderCreated":
+            await self._pay(envelope)
+        elif envelope.type == "OrderCancellationRequested":
+            await self._refund(envelope)
+
+    async def _pay(self, envelope: Envelope) -> None:
+        now = self._clock.now()
+        payment = payment_of(envelope, now, now + self._lease)
+        async with self._uow() as uow:
+            if not await uow.inbox.claim(envelope) or not await uow.payments.add(payment):
+                return
+        await self._saga.drive(payment)
+
+    async def _refund(self, envelope: Envelope) -> None:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if not await uow.inbox.claim(envelope):
+                return
+            payment = await uow.payments.get(envelope.order_id)
+            if payment is None or payment.status != PaymentStatus.COMPLETED:
+                log.warning(
+                    "cancellation of %s ignored: its payment is %s",
+                    envelope.order_id,
+                    payment.status if payment else "missing",
+                )
+                return
+            lease = now + self._lease
+            if not await uow.payments.claim(payment.order_id, payment.attempts, payment.status, now, lease):
+                return
+            payment.claim(lease)
+            payment.begin_refund()
+            payment.updated_at = now
+            await uow.payments.save(payment)
+        await self._saga.drive(payment)
+
+    async def reconcile_once(self) -> int:
+        """Resume every payment whose runner's lease expired, and cancel card charges of failed payments;
+        how many payments were resumed plus how many orphan charges were cancelled."""
+        return await self._reconciler.run_once()
+
+    async def get_issued_coupon(self, coupon_id: str) -> IssuedCoupon | None:
+        """An issued coupon by its id (what the order service checks a COUPON leg against)."""
+        async with self._uow() as uow:
+            return await uow.coupons.get_issued(coupon_id)
+
+    async def define_coupon(
+        self,
+        *,
+        name: str,
+        discount_type: str,
+        discount_value: int,
+        max_discount: int | None,
+        min_order_amount: int,
+        valid_from: datetime,
+        valid_until: datetime,
+    ) -> CouponDefinition:
+        """Define a coupon (admin). Raises VALIDATION_ERROR when the definition makes no sense."""
+        definition = CouponDefinition(
+            new_id("cpn"),
+            name,
+            discount_type,
+            discount_value,
+            max_discount,
+            min_order_amount,
+            valid_from,
+            valid_until,
+        )
+        problem = definition_problem(definition)
+        if problem is not None:
+            raise DomainError("VALIDATION_ERROR", problem)
+        async with self._uow() as uow:
+            await uow.coupons.add_definition(definition, self._clock.now())
+        return definition
+
+    async def issue_coupon(self, coupon_id: str, member_id: str) -> IssuedCoupon:
+        """Hand a defined coupon to a member (admin). NotFound for an unknown coupon or member."""
+        async with self._uow() as uow:
+            definition = await uow.coupons.get_definition(coupon_id)
+        if definition is None:
+            raise NotFound("coupon")
+        await self._points.balance(member_id)  # raises NotFound for an unknown member
+        issued = IssuedCoupon(new_id("icp"), definition, member_id, AVAILABLE)
+        async with self._uow() as uow:
+            await uow.coupons.issue(issued, self._clock.now())
+        return issued
+
+    async def member_coupons(
+        self, member_id: str, limit: int = 20, before: str | None = None
+    ) -> list[HeldCoupon]:
+        """The member's coupons, newest first (up to `limit`, ids below `before`), with their status now."""
+        async with self._uow() as uow:
+            coupons = await uow.coupons.issued_to(member_id, limit, before)
+        now = self._clock.now()
+        return [HeldCoupon(c, c.status_at(now)) for c in coupons]
+
+    def status_now(self, coupon: IssuedCoupon) -> str:
+        """AVAILABLE, USED or EXPIRED (an unused coupon past its validity), as of now."""
+        return coupon.status_at(self._clock.now())
+
+    async def history(self, member_id: str, order_id: str, is_admin: bool = False) -> list[PaymentLeg]:
+        """The legs of an order's payment. Another member's payment is NotFound, unless asked by an admin."""
+        async with self._uow() as uow:
+            payment = await uow.payments.get(order_id)
+        if payment is None or (payment.member_id != member_id and not is_admin):
+            raise NotFound("payment")
+        return payment.legs
