@@ -32,8 +32,9 @@ class Deployment:
     can_restart: bool = False
 
     def audit(self, wait: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*self.audit_command, "--wait", str(wait)], capture_output=True, text=True,
-                              timeout=wait + 60)
+        return subprocess.run(
+            [*self.audit_command, "--wait", str(wait)], capture_output=True, text=True, timeout=wait + 60
+        )
 
     def kill(self) -> None:
         raise NotImplementedError("this deployment cannot be restarted from the suite")
@@ -59,18 +60,42 @@ class EmbeddedServer(Deployment):
     def create(cls, data_dir: Path) -> EmbeddedServer:
         port = _free_port()
         market = [sys.executable, "-m", "market.cli"]
-        return cls(base_url=f"http://127.0.0.1:{port}", admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD,
-                   audit_command=[*market, "audit", "--data-dir", str(data_dir)], can_restart=True,
-                   data_dir=data_dir, port=port, log_path=data_dir / "server.log")
+        return cls(
+            base_url=f"http://127.0.0.1:{port}",
+            admin_email=ADMIN_EMAIL,
+            admin_password=ADMIN_PASSWORD,
+            audit_command=[*market, "audit", "--data-dir", str(data_dir)],
+            can_restart=True,
+            data_dir=data_dir,
+            port=port,
+            log_path=data_dir / "server.log",
+        )
 
     def start(self) -> None:
-        env = {**os.environ, "MARKET_ADMIN_EMAIL": ADMIN_EMAIL, "MARKET_ADMIN_PASSWORD": ADMIN_PASSWORD,
-               "MARKET_RECONCILE_INTERVAL_SECONDS": "0.5", "MARKET_PAYMENT_LEASE_SECONDS": "2"}
+        env = {
+            **os.environ,
+            "MARKET_ADMIN_EMAIL": ADMIN_EMAIL,
+            "MARKET_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "MARKET_RECONCILE_INTERVAL_SECONDS": "0.5",
+            "MARKET_PAYMENT_LEASE_SECONDS": "2",
+        }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "market.cli", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "market.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -102,7 +127,9 @@ def from_environment(tmp: Path) -> Deployment:
     base_url = os.environ.get("MARKET_E2E_BASE_URL")
     if not base_url:
         return EmbeddedServer.create(tmp)
-    return Deployment(base_url=base_url.rstrip("/"),
-                      admin_email=os.environ.get("MARKET_E2E_ADMIN_EMAIL", ADMIN_EMAIL),
-                      admin_password=os.environ.get("MARKET_E2E_ADMIN_PASSWORD", ADMIN_PASSWORD),
-                      audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "market audit")))
+    return Deployment(
+        base_url=base_url.rstrip("/"),
+        admin_email=os.environ.get("MARKET_E2E_ADMIN_EMAIL", ADMIN_EMAIL),
+        admin_password=os.environ.get("MARKET_E2E_ADMIN_PASSWORD", ADMIN_PASSWORD),
+        audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "market audit")),
+    )

@@ -11,8 +11,9 @@ from tests.e2e.client import Api, line, pg
 async def test_fifty_concurrent_orders_for_the_last_unit(api: Api) -> None:
     product = await api.product(price=3_000, stock=1)
     members = [await api.member() for _ in range(5)]
-    responses = await asyncio.gather(*[
-        api.order(members[i % 5], [line(product)], [pg(3_000)], wait=None) for i in range(50)])
+    responses = await asyncio.gather(
+        *[api.order(members[i % 5], [line(product)], [pg(3_000)], wait=None) for i in range(50)]
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 49, statuses
     assert all(r.json()["code"] == "OUT_OF_STOCK" for r in responses if r.status_code == 409)
@@ -44,11 +45,16 @@ async def test_concurrent_requests_with_one_key_create_one_order(api: Api) -> No
     product = await api.product(price=2_000)
     member = await api.member()
     key = uuid.uuid4().hex
-    # Prefer: wait keeps the first request in flight until the order settles.
-    responses = await asyncio.gather(*[api.order(member, [line(product)], [pg(2_000)], key=key, wait=2)
-                                       for _ in range(10)])
+    # The slow sandbox card answers after 1 s, and Prefer: wait keeps the first request open until then.
+    plan = [pg(2_000, "pk_test_slow")]
+    first = asyncio.ensure_future(api.order(member, [line(product)], plan, key=key, wait=5))
+    await asyncio.sleep(0.3)
+    others = await asyncio.gather(
+        *[api.order(member, [line(product)], plan, key=key, wait=5) for _ in range(5)]
+    )
+    responses = [await first, *others]
     codes = [r.status_code for r in responses]
-    assert set(codes) <= {201, 409} and 409 in codes, codes
+    assert codes == [201, 409, 409, 409, 409, 409], codes
     assert all(r.json()["code"] == "IDEMPOTENCY_KEY_IN_USE" for r in responses if r.status_code == 409)
     created = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created) == 1

@@ -15,10 +15,14 @@ async def test_kill_during_sagas_then_restart_completes_them(api: Api, deploymen
         pytest.skip("this deployment is restarted by the distributed fault tests instead")
     product = await api.product(price=1_000, stock=500)
     member = await api.member(points=100_000)
-    plans = [[pg(500), {"method": "POINT", "amount": 500}], [pg(1_000, "pk_test_timeout_after_charge")],
-             [pg(1_000, "pk_test_decline")]]
-    responses = await asyncio.gather(*[api.order(member, [line(product)], plans[i % 3], wait=None)
-                                       for i in range(60)])
+    plans = [
+        [pg(500), {"method": "POINT", "amount": 500}],
+        [pg(1_000, "pk_test_timeout_after_charge")],
+        [pg(1_000, "pk_test_decline")],
+    ]
+    responses = await asyncio.gather(
+        *[api.order(member, [line(product)], plans[i % 3], wait=None) for i in range(60)]
+    )
     assert all(r.status_code == 201 for r in responses)
     deployment.kill()
     deployment.start()

@@ -10,18 +10,34 @@ async def test_composite_order_paid_then_cancelled_refunds_every_leg(api: Api) -
     member = await api.member(points=5_000)
     coupon = await api.coupon(member, discount_value=3_000)
 
-    r = await api.order(member, [line(product, 2)], [
-        pg(24_000 - 3_000 - 2_000), {"method": "POINT", "amount": 2_000},
-        {"method": "COUPON", "coupon_id": coupon["id"], "amount": 3_000}])
+    r = await api.order(
+        member,
+        [line(product, 2)],
+        [
+            pg(24_000 - 3_000 - 2_000),
+            {"method": "POINT", "amount": 2_000},
+            {"method": "COUPON", "coupon_id": coupon["id"], "amount": 3_000},
+        ],
+    )
     assert r.status_code == 201, r.text
     assert r.headers["location"] == f"/api/v1/orders/{r.json()['id']}"
     order = r.json()
     assert order["status"] == "PAID"
     assert order["total_amount"] == 24_000
-    assert order["items"] == [{"product_id": product["id"], "name": "Tumbler", "unit_price": 12_000,
-                               "quantity": 2, "line_amount": 24_000}]
-    assert {p["method"]: p["status"] for p in order["payments"]} == {"PG": "APPROVED", "POINT": "APPROVED",
-                                                                     "COUPON": "APPROVED"}
+    assert order["items"] == [
+        {
+            "product_id": product["id"],
+            "name": "Tumbler",
+            "unit_price": 12_000,
+            "quantity": 2,
+            "line_amount": 24_000,
+        }
+    ]
+    assert {p["method"]: p["status"] for p in order["payments"]} == {
+        "PG": "APPROVED",
+        "POINT": "APPROVED",
+        "COUPON": "APPROVED",
+    }
     assert order["paid_at"] is not None
 
     me = (await api.get(member, "/members/me")).json()
@@ -37,7 +53,10 @@ async def test_composite_order_paid_then_cancelled_refunds_every_leg(api: Api) -
 
     history = (await api.get(member, f"/payments?order_id={order['id']}")).json()["items"]
     assert sorted((h["method"], h["status"], h["refunded_amount"]) for h in history) == [
-        ("COUPON", "REFUNDED", 3_000), ("PG", "REFUNDED", 19_000), ("POINT", "REFUNDED", 2_000)]
+        ("COUPON", "REFUNDED", 3_000),
+        ("PG", "REFUNDED", 19_000),
+        ("POINT", "REFUNDED", 2_000),
+    ]
     assert (await api.get(member, "/members/me")).json()["point_balance"] == 5_000
     coupons = (await api.get(member, "/members/me/coupons")).json()["items"]
     assert [c["status"] for c in coupons] == ["AVAILABLE"]
@@ -52,8 +71,11 @@ async def test_composite_order_paid_then_cancelled_refunds_every_leg(api: Api) -
 async def test_single_method_orders_are_paid(api: Api) -> None:
     product = await api.product(price=15_000)
     member = await api.member(points=20_000)
-    for payments in ([pg(15_000)], [{"method": "POINT", "amount": 15_000}],
-                     [{"method": "BNPL", "amount": 15_000, "payment_key": "bnpl_test_ok"}]):
+    for payments in (
+        [pg(15_000)],
+        [{"method": "POINT", "amount": 15_000}],
+        [{"method": "BNPL", "amount": 15_000, "payment_key": "bnpl_test_ok"}],
+    ):
         r = await api.order(member, [line(product)], payments)
         assert r.status_code == 201, r.text
         assert r.json()["status"] == "PAID", (payments, r.json())
@@ -74,5 +96,7 @@ async def test_reading_an_order_with_prefer_wait_answers_once_it_settles(api: Ap
     member = await api.member()
     placed = await api.order(member, [line(product)], [pg(4_000)], wait=None)
     assert placed.json()["status"] in ("PENDING", "PAID")
-    r = await api.http.get(f"/api/v1/orders/{placed.json()['id']}", headers={**member.headers, "Prefer": "wait=5"})
+    r = await api.http.get(
+        f"/api/v1/orders/{placed.json()['id']}", headers={**member.headers, "Prefer": "wait=5"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "PAID"

@@ -43,11 +43,17 @@ async def read_snapshot(dbs: dict[str, Database]) -> Snapshot:
     s.members = await _rows(dbs["member"], "SELECT id, point_balance FROM members")
     s.ledger = await _rows(dbs["member"], "SELECT member_id, delta, order_id, kind FROM point_ledger")
     s.products = await _rows(dbs["product"], "SELECT id, stock, stock_received FROM products")
-    s.reservations = await _rows(dbs["product"], "SELECT order_id, product_id, quantity, status FROM reservations")
-    s.orders = await _rows(dbs["order"], "SELECT id, status, total_amount, items, payments, updated_at FROM orders")
+    s.reservations = await _rows(
+        dbs["product"], "SELECT order_id, product_id, quantity, status FROM reservations"
+    )
+    s.orders = await _rows(
+        dbs["order"], "SELECT id, status, total_amount, items, payments, updated_at FROM orders"
+    )
     s.payments = await _rows(dbs["payment"], "SELECT order_id, status, total_amount, legs FROM payments")
     s.coupons = await _rows(dbs["payment"], "SELECT id, status, order_id FROM issued_coupons")
-    s.captures = await _rows(dbs["pg"], "SELECT order_id, amount, balance_amount, status FROM sandbox_card_payments")
+    s.captures = await _rows(
+        dbs["pg"], "SELECT order_id, amount, balance_amount, status FROM sandbox_card_payments"
+    )
     for name in ("order", "payment"):
         s.outbox_backlog += len(await _rows(dbs[name], "SELECT seq FROM outbox"))
     return s
@@ -66,16 +72,22 @@ def check_stock(s: Snapshot) -> list[str]:
         if r["status"] == "RESERVED":
             reserved[r["product_id"]] += r["quantity"]
             if order_status.get(r["order_id"]) not in LIVE:
-                out.append(f"stock: order {r['order_id']} ({order_status.get(r['order_id'], 'unknown')}) still "
-                           f"holds {r['quantity']} of {r['product_id']}")
+                out.append(
+                    f"stock: order {r['order_id']} ({order_status.get(r['order_id'], 'unknown')}) still "
+                    f"holds {r['quantity']} of {r['product_id']}"
+                )
         elif order_status.get(r["order_id"]) in LIVE:
-            out.append(f"stock: order {r['order_id']} is {order_status[r['order_id']]} but its stock was released")
+            out.append(
+                f"stock: order {r['order_id']} is {order_status[r['order_id']]} but its stock was released"
+            )
     for p in s.products:
         if p["stock"] < 0:
             out.append(f"stock: {p['id']} is negative ({p['stock']})")
         if p["stock_received"] != p["stock"] + reserved[p["id"]]:
-            out.append(f"stock: {p['id']} received {p['stock_received']} but on hand {p['stock']} + held "
-                       f"{reserved[p['id']]} = {p['stock'] + reserved[p['id']]}")
+            out.append(
+                f"stock: {p['id']} received {p['stock_received']} but on hand {p['stock']} + held "
+                f"{reserved[p['id']]} = {p['stock'] + reserved[p['id']]}"
+            )
     return out
 
 
@@ -96,8 +108,11 @@ def check_points(s: Snapshot) -> list[str]:
     for e in s.ledger:
         if e["order_id"]:
             net[e["order_id"]] += e["delta"]
-    out += [f"points: {order_status[o]} order {o} kept {-n} points" for o, n in net.items()
-            if n and order_status.get(o) in {"FAILED", "CANCELLED"}]
+    out += [
+        f"points: {order_status[o]} order {o} kept {-n} points"
+        for o, n in net.items()
+        if n and order_status.get(o) in {"FAILED", "CANCELLED"}
+    ]
     return out
 
 
@@ -108,7 +123,9 @@ def check_coupons(s: Snapshot) -> list[str]:
             for leg in _legs(o):
                 if leg.get("method") == "COUPON":
                     holders[leg.get("coupon_id") or ""].append(o["id"])
-    out = [f"coupons: {c} is used by {len(ids)} live orders {ids}" for c, ids in holders.items() if len(ids) > 1]
+    out = [
+        f"coupons: {c} is used by {len(ids)} live orders {ids}" for c, ids in holders.items() if len(ids) > 1
+    ]
     status = {c["id"]: c for c in s.coupons}
     for coupon_id, ids in holders.items():
         c = status.get(coupon_id)
@@ -128,8 +145,8 @@ def check_card(s: Snapshot) -> list[str]:
     for o in s.orders:
         pg = [leg for leg in _legs(o) if leg.get("method") == "PG"]
         if o["status"] == "PAID" and pg:
-            c = captured.get(o["id"])
-            if c is None or c["balance_amount"] != pg[0]["amount"]:
+            capture = captured.get(o["id"])
+            if capture is None or capture["balance_amount"] != pg[0]["amount"]:
                 out.append(f"card: PAID order {o['id']} lacks its capture of {pg[0]['amount']} won")
     return out
 
@@ -143,10 +160,10 @@ def check_totals(s: Snapshot) -> list[str]:
         legs_total = sum(leg["amount"] for leg in _legs(o))
         if legs_total != o["total_amount"]:
             out.append(f"totals: PAID order {o['id']} legs {legs_total} != total {o['total_amount']}")
-        p = payments.get(o["id"])
-        if p is None or p["status"] != "COMPLETED":
-            out.append(f"totals: PAID order {o['id']} has payment {p and p['status']}")
-        elif sum(leg["amount"] for leg in json.loads(p["legs"])) != o["total_amount"]:
+        payment = payments.get(o["id"])
+        if payment is None or payment["status"] != "COMPLETED":
+            out.append(f"totals: PAID order {o['id']} has payment {payment and payment['status']}")
+        elif sum(leg["amount"] for leg in json.loads(payment["legs"])) != o["total_amount"]:
             out.append(f"totals: payment of PAID order {o['id']} does not add up to {o['total_amount']}")
     return out
 

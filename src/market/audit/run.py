@@ -25,7 +25,9 @@ class AuditReport:
         head = f"audited {self.orders} orders ({self.unsettled} not settled): "
         if self.ok:
             return head + "every invariant holds"
-        return head + f"{len(self.violations)} violation(s)\n" + "\n".join(f"  - {v}" for v in self.violations)
+        return (
+            head + f"{len(self.violations)} violation(s)\n" + "\n".join(f"  - {v}" for v in self.violations)
+        )
 
 
 def _quiet(snap: Snapshot, unsettled: int) -> bool:

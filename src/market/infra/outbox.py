@@ -70,7 +70,11 @@ class SqlOutboxStore:
 
 
 class OutboxRelay:
-    """Publishes outbox rows at least once, in order per order id, without waiting on slow consumers.
+    """Publishes outbox rows at least once, without waiting on slow consumers.
+
+    Batches travel concurrently, so a failed batch retried after a later one can reorder events; the
+    saga never has two events of one order in flight at once (each is produced only after the previous
+    one was consumed), and consumers' inboxes and status machines absorb what does arrive twice.
 
     A batch is handed to the publisher as its own task; its rows are deleted once the publisher
     returns. Rows in flight are skipped by the next fetch; rows whose publish failed are fetched again.

@@ -48,8 +48,9 @@ class SqliteDatabase:
         self._begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
         if readonly:
             # Readers (the auditor) never take the write lock of a running service.
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                         check_same_thread=False)
+            self._conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+            )
         else:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)

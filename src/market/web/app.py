@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -20,8 +20,12 @@ from market.web.json import FastJSON
 ReadyCheck = Callable[[], Awaitable[None]]
 
 REQUESTS = Counter("market_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
-LATENCY = Histogram("market_http_request_seconds", "HTTP request latency", ["method", "route"],
-                    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LATENCY = Histogram(
+    "market_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 
 
 class MetricsMiddleware:
@@ -45,7 +49,7 @@ class MetricsMiddleware:
         start = time.perf_counter()
         status = 500
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: MutableMapping[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -59,10 +63,19 @@ class MetricsMiddleware:
             LATENCY.labels(scope["method"], route).observe(time.perf_counter() - start)
 
 
-def build_app(title: str, routers: Sequence[APIRouter], ready_checks: dict[str, ReadyCheck],
-              lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
-    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan, default_response_class=FastJSON,
-                  description="Order & payment platform. Errors are application/problem+json with a stable `code`.")
+def build_app(
+    title: str,
+    routers: Sequence[APIRouter],
+    ready_checks: dict[str, ReadyCheck],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        lifespan=lifespan,
+        default_response_class=FastJSON,
+        description="Order & payment platform. Errors are application/problem+json with a stable `code`.",
+    )
     problems.install(app)
     for router in routers:
         app.include_router(router, prefix="/api/v1")

@@ -9,6 +9,7 @@ was done, and a retry must be able to succeed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -24,12 +25,15 @@ from market.payment.adapters.sandbox_wire import NO_ANSWER, Reply, fail
 
 __all__ = ["MIGRATIONS", "TEST_KEYS", "Reply", "Sandbox"]
 
+SLOW_SECONDS = 1.0
+
 TEST_KEYS = {
     "pk_test_ok": "approved (as is any key not listed here)",
     "pk_test_decline": "declined: 403 REJECT_CARD_PAYMENT",
     "pk_test_timeout": "no answer, nothing charged",
     "pk_test_timeout_after_charge": "charged, but the answer is lost",
     "pk_test_5xx_once": "one 500 per order, then approved",
+    "pk_test_slow": f"approved after {SLOW_SECONDS} s (lets a client see its request in flight)",
     "bnpl_test_reject": "BNPL credit refused: 403 BNPL_REJECTED",
 }
 
@@ -45,6 +49,8 @@ class Sandbox:
 
     async def confirm(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Reply:
         """POST /v1/payments/confirm {paymentKey, orderId, amount}."""
+        if body.get("paymentKey") == "pk_test_slow":
+            await asyncio.sleep(SLOW_SECONDS)  # before any transaction: a slow PG holds no lock
         return await self._once("confirm", idempotency_key, lambda tx: self._confirm(tx, body))
 
     async def cancel(

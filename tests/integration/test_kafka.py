@@ -1,0 +1,153 @@
+"""Kafka's redelivery guarantees, as the services rely on them: an offset is committed only after the effect."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import Callable
+
+from market.infra.kafka import ConsumerSettings, KafkaPublisher, KafkaSubscriber
+from market.kernel.clock import ManualClock
+from market.kernel.events import ORDER_EVENTS, Envelope, event
+
+NOW = ManualClock().now()
+
+# A consumer process that handles (prints) the event and is killed before it can commit the offset.
+CHILD = """
+import asyncio, sys
+from market.infra.kafka import ConsumerSettings, KafkaSubscriber
+
+async def main(bootstrap, group, prefix):
+    async def handle(env):
+        if env.order_id.startswith(prefix):
+            print(env.event_id, flush=True)
+            await asyncio.Event().wait()
+    sub = KafkaSubscriber(bootstrap, settings=ConsumerSettings(session_timeout_ms=6000))
+    sub.subscribe("order.events", group, handle)
+    await sub.start()
+    await asyncio.Event().wait()
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+async def until(predicate: Callable[[], bool], seconds: float = 30) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not reached within {seconds}s")
+
+
+async def publish(bootstrap: str, envs: list[Envelope]) -> None:
+    publisher = KafkaPublisher(bootstrap)
+    await publisher.start()
+    try:
+        await publisher.publish(envs)
+    finally:
+        await publisher.stop()
+
+
+async def test_an_event_handled_but_not_committed_is_delivered_again_to_the_next_consumer(kafka: str) -> None:
+    prefix = f"r{uuid.uuid4().hex[:10]}"
+    group, first_seen, second_seen = f"{prefix}-payment", [], []
+    e1, e2 = (event("OrderCreated", f"{prefix}-ord_1", NOW, n=n) for n in (1, 2))
+
+    async def handle_then_hang(env: Envelope) -> None:
+        if env.order_id.startswith(prefix):
+            first_seen.append(env.event_id)
+            if env == e2:
+                await (
+                    asyncio.Event().wait()
+                )  # the effect is committed; the process dies before Kafka's commit
+
+    crashing = KafkaSubscriber(kafka, settings=ConsumerSettings(stop_grace=0.5))
+    crashing.subscribe(ORDER_EVENTS, group, handle_then_hang)
+    await crashing.start()
+    await publish(kafka, [e1])
+    await until(lambda: first_seen == [e1.event_id])
+    await publish(kafka, [e2])  # same order, same partition: fetched only once e1's offset is committed
+    await until(lambda: first_seen == [e1.event_id, e2.event_id])
+    await crashing.stop()  # e2's handler is cancelled after the grace: its offset is never committed
+
+    async def record(env: Envelope) -> None:
+        if env.order_id.startswith(prefix):
+            second_seen.append(env.event_id)
+
+    successor = KafkaSubscriber(kafka)
+    successor.subscribe(ORDER_EVENTS, group, record)
+    await successor.start()
+    try:
+        await until(lambda: bool(second_seen))
+        assert second_seen == [e2.event_id]  # e1 was committed, so it comes no more
+    finally:
+        await successor.stop()
+
+
+async def test_a_killed_consumer_process_leaves_its_event_to_the_next_member(kafka: str) -> None:
+    prefix = f"k{uuid.uuid4().hex[:10]}"
+    group, seen = f"{prefix}-product", []
+    env = event("OrderFailed", f"{prefix}-ord_1", NOW, reason="PG_DECLINED")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, kafka, group, prefix, stdout=asyncio.subprocess.PIPE
+    )
+    assert child.stdout is not None
+    try:
+        await publish(kafka, [env])
+        handled = await asyncio.wait_for(child.stdout.readline(), 30)
+        assert handled.decode().strip() == env.event_id
+    finally:
+        child.kill()  # SIGKILL: no commit, no leaving the group
+        await child.wait()
+    killed_at = time.monotonic()
+
+    async def record(e: Envelope) -> None:
+        if e.order_id.startswith(prefix):
+            seen.append(e.event_id)
+
+    successor = KafkaSubscriber(kafka)
+    successor.subscribe(ORDER_EVENTS, group, record)
+    await successor.start()
+    try:
+        # The broker hands the partition over once the dead member's session (6 s) has expired.
+        await until(lambda: bool(seen), 40)
+        assert seen == [env.event_id]
+        assert time.monotonic() - killed_at >= 4
+    finally:
+        await successor.stop()
+
+
+async def test_partitions_move_between_members_without_losing_or_reordering_events(kafka: str) -> None:
+    prefix = f"m{uuid.uuid4().hex[:10]}"
+    group, deliveries = f"{prefix}-order", []
+
+    async def record(env: Envelope) -> None:
+        if env.order_id.startswith(prefix):
+            deliveries.append((env.order_id, env.payload["n"]))
+            await asyncio.sleep(0.001)
+
+    first, second = KafkaSubscriber(kafka, client_id="first"), KafkaSubscriber(kafka, client_id="second")
+    first.subscribe(ORDER_EVENTS, group, record)
+    second.subscribe(ORDER_EVENTS, group, record)
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    await first.start()
+    try:
+        for n in range(30):
+            await publisher.publish([event("OrderCreated", f"{prefix}-ord_{o}", NOW, n=n) for o in range(16)])
+            if n == 10:
+                await second.start()  # a member joins: every partition is revoked and reassigned
+            if n == 20:
+                await first.stop()  # a member leaves: the other takes all its partitions
+            await asyncio.sleep(0.05)
+        await until(lambda: len(set(deliveries)) == 30 * 16)
+    finally:
+        await first.stop()
+        await second.stop()
+        await publisher.stop()
+    for o in range(16):
+        ns = [n for order, n in deliveries if order == f"{prefix}-ord_{o}"]
+        firsts = list(dict.fromkeys(ns))  # redeliveries are allowed (at least once), reordering is not
+        assert firsts == list(range(30)), ns

@@ -1,0 +1,68 @@
+"""MariaDB behaviour the adapter relies on: a cancelled transaction rolls back and frees its connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from market.infra.mysql import MysqlDatabase, create_database_url
+from tests.integration.conftest import mysql_database
+
+
+async def test_a_cancelled_transaction_rolls_back_and_the_pool_keeps_serving() -> None:
+    # What KafkaSubscriber.stop() does to a handler that outlives its grace.
+    async with mysql_database(pool_size=2, max_overflow=0, pool_timeout=5) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE stock (id INT PRIMARY KEY, qty BIGINT NOT NULL)")
+            await tx.execute("INSERT INTO stock VALUES (1, 5)")
+
+        async def take_then_stall(in_statement: bool) -> None:
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE stock SET qty = qty - 1 WHERE id = 1")
+                if in_statement:
+                    await tx.fetchone("SELECT SLEEP(1) AS s")  # cancelled while the server is busy
+                else:
+                    await asyncio.Event().wait()  # cancelled between statements
+
+        for in_statement in (False, True, False, True):
+            task = asyncio.create_task(take_then_stall(in_statement))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        started = time.monotonic()
+        async with db.transaction() as tx:
+            # Waits, at most, for the interrupted SLEEP to end: MariaDB then rolls that transaction back.
+            assert await tx.execute("UPDATE stock SET qty = qty + 10 WHERE id = 1") == 1
+            assert await tx.fetchone("SELECT qty FROM stock WHERE id = 1") == {"qty": 15}
+        assert time.monotonic() - started < 3
+
+
+async def test_a_full_pool_makes_the_next_transaction_wait_then_fail() -> None:
+    async with mysql_database(pool_size=1, max_overflow=0, pool_timeout=1) as db:
+        release = asyncio.Event()
+
+        async def hold() -> None:
+            async with db.transaction() as tx:
+                await tx.fetchone("SELECT 1 AS one")
+                await release.wait()
+
+        holder = asyncio.create_task(hold())
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        with pytest.raises(PoolTimeout):
+            async with db.transaction():
+                pass
+        assert 0.9 < time.monotonic() - started < 3
+        release.set()
+        await holder
+        await db.ping()
+
+
+def test_the_url_helper_escapes_the_password() -> None:
+    url = create_database_url("market_order", port=3307, password="p@ss:w/rd")
+    assert url == "mysql+asyncmy://market:p%40ss%3Aw%2Frd@127.0.0.1:3307/market_order"
+    assert MysqlDatabase(url).url == "mysql+asyncmy://market:***@127.0.0.1:3307/market_order"
