@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from market.bench.cli import add_parser as add_bench
 from market.settings import Settings
 
 
@@ -17,10 +18,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.embedded import create_app
 
     _logging(settings)
-    settings = settings.model_copy(update={k: v for k, v in {"host": args.host, "port": args.port,
-                                                              "data_dir": args.data_dir}.items() if v is not None})
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-                loop="uvloop", http="httptools", access_log=False, timeout_graceful_shutdown=5)
+    settings = settings.model_copy(
+        update={
+            k: v
+            for k, v in {"host": args.host, "port": args.port, "data_dir": args.data_dir}.items()
+            if v is not None
+        }
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
     return 0
 
 
@@ -47,7 +61,9 @@ def _down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,10 +92,14 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the whole platform in one process (embedded mode)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1, MARKET_HOST)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000, MARKET_PORT)")
-    serve.add_argument("--data-dir", type=Path, help="where the SQLite files live (default ./data, MARKET_DATA_DIR)")
+    serve.add_argument(
+        "--data-dir", type=Path, help="where the SQLite files live (default ./data, MARKET_DATA_DIR)"
+    )
     serve.set_defaults(run=_serve)
 
-    seed = sub.add_parser("seed", help="create the admin and the demo data in a data dir (if missing) and print logins")
+    seed = sub.add_parser(
+        "seed", help="create the admin and the demo data in a data dir (if missing) and print logins"
+    )
     seed.add_argument("--data-dir", type=Path)
     seed.set_defaults(run=_seed)
 
@@ -87,18 +107,28 @@ def parser() -> argparse.ArgumentParser:
     service.add_argument("name", choices=["member", "product", "order", "payment", "pg-sandbox"])
     service.set_defaults(run=_service)
 
-    up = sub.add_parser("up", help="start the distributed topology here: MariaDB, Kafka, services, PG sandbox, nginx")
+    up = sub.add_parser(
+        "up", help="start the distributed topology here: MariaDB, Kafka, services, PG sandbox, nginx"
+    )
     up.set_defaults(run=_up)
     down = sub.add_parser("down", help="stop everything `market up` started")
     down.set_defaults(run=_down)
 
     audit = sub.add_parser("audit", help="check the invariants of SPEC §8 against a deployment's data")
     audit.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
-    audit.add_argument("--distributed", action="store_true",
-                       help="audit the topology of `market up` (MariaDB databases, the sandbox's store)")
-    audit.add_argument("--wait", type=float, default=0.0,
-                       help="first wait up to this many seconds for in-flight orders to settle")
+    audit.add_argument(
+        "--distributed",
+        action="store_true",
+        help="audit the topology of `market up` (MariaDB databases, the sandbox's store)",
+    )
+    audit.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="first wait up to this many seconds for in-flight orders to settle",
+    )
     audit.set_defaults(run=_audit)
+    add_bench(sub)
     return p
 
 

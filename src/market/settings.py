@@ -20,7 +20,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     log_level: str = "info"
 
-    jwt_secret: str = Field(default="", description="HS256 key; generated and kept in the data dir when unset")
+    jwt_secret: str = Field(
+        default="", description="HS256 key; generated and kept in the data dir when unset"
+    )
     jwt_issuer: str = "market"
     jwt_audience: str = "market-api"
     token_ttl_seconds: int = 3600
@@ -53,6 +55,9 @@ class Settings(BaseSettings):
     pg_base_url: str = "http://127.0.0.1:8190"
     pg_secret_key: str = "test_sk_market_sandbox"
     pg_timeout_seconds: float = 3.0
+    bnpl_base_url: str = Field(
+        default="", description="the BNPL provider; empty: the PG's URL (the sandbox serves both)"
+    )
     gateway_port: int = 8080
 
     def secret(self) -> str:

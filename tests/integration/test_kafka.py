@@ -151,3 +151,30 @@ async def test_partitions_move_between_members_without_losing_or_reordering_even
         ns = [n for order, n in deliveries if order == f"{prefix}-ord_{o}"]
         firsts = list(dict.fromkeys(ns))  # redeliveries are allowed (at least once), reordering is not
         assert firsts == list(range(30)), ns
+
+
+async def test_an_undecodable_record_is_skipped_and_the_events_behind_it_still_arrive(kafka: str) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    prefix = f"p{uuid.uuid4().hex[:10]}"
+    raw = AIOKafkaProducer(bootstrap_servers=kafka)
+    await raw.start()
+    try:
+        await raw.send_and_wait(ORDER_EVENTS, b"not an envelope", key=f"{prefix}-ord_1".encode())
+    finally:
+        await raw.stop()
+    good = event("OrderCreated", f"{prefix}-ord_1", NOW)
+    await publish(kafka, [good])
+    seen: list[str] = []
+
+    async def handle(env: Envelope) -> None:
+        if env.order_id.startswith(prefix):
+            seen.append(env.event_id)
+
+    sub = KafkaSubscriber(kafka)
+    sub.subscribe(ORDER_EVENTS, f"{prefix}-product", handle)
+    await sub.start()
+    try:
+        await until(lambda: seen == [good.event_id])
+    finally:
+        await sub.stop()

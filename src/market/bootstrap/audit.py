@@ -7,8 +7,13 @@ from market.infra.sqlite import SqliteDatabase
 from market.kernel.db import Database
 from market.settings import Settings
 
-DATABASES = {"member": "member.db", "product": "product.db", "order": "order.db", "payment": "payment.db",
-             "pg": "pg_sandbox.db"}
+DATABASES = {
+    "member": "member.db",
+    "product": "product.db",
+    "order": "order.db",
+    "payment": "payment.db",
+    "pg": "pg_sandbox.db",
+}
 
 
 def embedded_databases(settings: Settings) -> dict[str, Database]:
@@ -22,9 +27,18 @@ def distributed_databases(settings: Settings) -> dict[str, Database]:
     from market.infra.mysql import MysqlDatabase, create_database_url
 
     dbs: dict[str, Database] = {
-        name: MysqlDatabase(create_database_url(f"market_{name}", settings.mysql_host, settings.mysql_port,
-                                                settings.mysql_user, settings.mysql_password), pool_size=1)
-        for name in ("member", "product", "order", "payment")}
+        name: MysqlDatabase(
+            create_database_url(
+                f"market_{name}",
+                settings.mysql_host,
+                settings.mysql_port,
+                settings.mysql_user,
+                settings.mysql_password,
+            ),
+            pool_size=1,
+        )
+        for name in ("member", "product", "order", "payment")
+    }
     dbs["pg"] = SqliteDatabase(settings.state_dir / "pg_sandbox.db", readonly=True)
     return dbs
 

@@ -40,9 +40,16 @@ class Process:
         self.stack = AsyncExitStack()
         self.jobs = Jobs()
         self.ready: dict[str, Callable[[], Awaitable[None]]] = {}
-        self.db = MysqlDatabase(create_database_url(
-            f"market_{name}", settings.mysql_host, settings.mysql_port, settings.mysql_user,
-            settings.mysql_password), pool_size=settings.mysql_pool_size)
+        self.db = MysqlDatabase(
+            create_database_url(
+                f"market_{name}",
+                settings.mysql_host,
+                settings.mysql_port,
+                settings.mysql_user,
+                settings.mysql_password,
+            ),
+            pool_size=settings.mysql_pool_size,
+        )
         self.ready["database"] = self.db.ping
         self.wake = asyncio.Event()
 
@@ -67,7 +74,9 @@ class Process:
         await publisher.start()
         self.stack.push_async_callback(publisher.stop)
         self.ready["kafka"] = publisher.ping
-        relay = OutboxRelay(self.name, SqlOutboxStore(self.db), publisher, self.wake, batch=self.settings.relay_batch)
+        relay = OutboxRelay(
+            self.name, SqlOutboxStore(self.db), publisher, self.wake, batch=self.settings.relay_batch
+        )
         self.jobs.start(relay.run(), "relay")
         self.stack.push_async_callback(relay.stop)
 
@@ -94,8 +103,12 @@ async def _member(p: Process) -> list[APIRouter]:
     from market.member.use_cases import MemberService
 
     await p.migrate(MIGRATIONS)
-    member = MemberService(uow=sql_uow(p.db, p.clock), clock=p.clock, hasher=Argon2Hasher(),
-                           tokens=JwtTokenIssuer(token_settings(p.settings), p.clock))
+    member = MemberService(
+        uow=sql_uow(p.db, p.clock),
+        clock=p.clock,
+        hasher=Argon2Hasher(),
+        tokens=JwtTokenIssuer(token_settings(p.settings), p.clock),
+    )
     await p.grpc(p.settings.member_grpc_port, MemberGrpcService(member))
     if p.settings.admin_email and p.settings.admin_password:
         await member.ensure_admin(p.settings.admin_email, p.settings.admin_password)
@@ -127,10 +140,13 @@ async def _order(p: Process) -> list[APIRouter]:
     await p.migrate(MIGRATIONS)
     s = p.settings
     order = OrderService(
-        uow=sql_uow(p.db, p.clock, p.wake), clock=p.clock,
+        uow=sql_uow(p.db, p.clock, p.wake),
+        clock=p.clock,
         members=GrpcMembers(p.channel(s.member_grpc_port), p.policy),
         catalog=GrpcCatalog(p.channel(s.product_grpc_port), p.policy),
-        coupons=GrpcCoupons(p.channel(s.payment_grpc_port), p.policy), watch=AsyncioStatusWatch())
+        coupons=GrpcCoupons(p.channel(s.payment_grpc_port), p.policy),
+        watch=AsyncioStatusWatch(),
+    )
     await p.publish_outbox()
     await p.consume(PAYMENT_EVENTS, order.handle)
     p.jobs.start(every(3600, order.forget_expired_keys, "idempotency-keys"), "keys")
@@ -150,13 +166,18 @@ async def _payment(p: Process) -> list[APIRouter]:
     await p.migrate(MIGRATIONS)
     s = p.settings
     cards = TossCardGateway(s.pg_base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
-    bnpl = HttpBnplGateway(s.pg_base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
+    bnpl = HttpBnplGateway(s.bnpl_base_url or s.pg_base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
     p.stack.push_async_callback(cards.close)
     p.stack.push_async_callback(bnpl.close)
     payment = PaymentService(
-        uow=sql_uow(p.db, p.clock, p.wake), clock=p.clock,
-        points=GrpcPointsAccount(p.channel(s.member_grpc_port), p.policy), cards=cards, bnpl=bnpl,
-        metrics=PrometheusPaymentMetrics(), lease_seconds=s.payment_lease_seconds)
+        uow=sql_uow(p.db, p.clock, p.wake),
+        clock=p.clock,
+        points=GrpcPointsAccount(p.channel(s.member_grpc_port), p.policy),
+        cards=cards,
+        bnpl=bnpl,
+        metrics=PrometheusPaymentMetrics(),
+        lease_seconds=s.payment_lease_seconds,
+    )
     await p.grpc(s.payment_grpc_port, PaymentGrpcService(payment))
     await p.publish_outbox()
     await p.consume(ORDER_EVENTS, payment.handle)
@@ -165,8 +186,12 @@ async def _payment(p: Process) -> list[APIRouter]:
 
 
 BUILDERS = {"member": _member, "product": _product, "order": _order, "payment": _payment}
-PORTS = {"member": "member_http_port", "product": "product_http_port", "order": "order_http_port",
-         "payment": "payment_http_port"}
+PORTS = {
+    "member": "member_http_port",
+    "product": "product_http_port",
+    "order": "order_http_port",
+    "payment": "payment_http_port",
+}
 
 
 def service_app(settings: Settings, name: str) -> FastAPI:
@@ -200,5 +225,14 @@ def run_service(settings: Settings, name: str) -> None:
         port = settings.pg_port
     else:
         app, port = service_app(settings, name), getattr(settings, PORTS[name])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level=settings.log_level, loop="uvloop",
-                http="httptools", access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_keep_alive=30,
+        timeout_graceful_shutdown=5,
+    )

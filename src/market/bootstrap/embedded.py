@@ -36,8 +36,13 @@ from market.web.auth import Auth
 
 log = logging.getLogger("market")
 
-SCHEMAS = {"member": MEMBER_MIGRATIONS, "product": PRODUCT_MIGRATIONS, "order": ORDER_MIGRATIONS,
-           "payment": PAYMENT_MIGRATIONS, "pg_sandbox": SANDBOX_MIGRATIONS}
+SCHEMAS = {
+    "member": MEMBER_MIGRATIONS,
+    "product": PRODUCT_MIGRATIONS,
+    "order": ORDER_MIGRATIONS,
+    "payment": PAYMENT_MIGRATIONS,
+    "pg_sandbox": SANDBOX_MIGRATIONS,
+}
 
 
 @dataclass
@@ -76,15 +81,24 @@ def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     wakes = {"order": asyncio.Event(), "payment": asyncio.Event()}
     sandbox = Sandbox(dbs["pg_sandbox"], clock)
     services = build_services(
-        settings, clock, dbs, wakes,
-        members_port=InProcessMembers, catalog_port=InProcessCatalog, coupons_port=InProcessCoupons,
-        cards=SandboxCardGateway(sandbox), bnpl=SandboxBnplGateway(sandbox))
+        settings,
+        clock,
+        dbs,
+        wakes,
+        members_port=InProcessMembers,
+        catalog_port=InProcessCatalog,
+        coupons_port=InProcessCoupons,
+        cards=SandboxCardGateway(sandbox),
+        bnpl=SandboxBnplGateway(sandbox),
+    )
     bus = InProcessBus()
     bus.subscribe(ORDER_EVENTS, "payment", services.payment.handle)
     bus.subscribe(ORDER_EVENTS, "product", services.product.handle)
     bus.subscribe(PAYMENT_EVENTS, "order", services.order.handle)
-    relays = [OutboxRelay(name, SqlOutboxStore(dbs[name]), bus, wakes[name], batch=settings.relay_batch)
-              for name in ("order", "payment")]
+    relays = [
+        OutboxRelay(name, SqlOutboxStore(dbs[name]), bus, wakes[name], batch=settings.relay_batch)
+        for name in ("order", "payment")
+    ]
     return Embedded(settings, services, dbs, bus, relays, clock)
 
 
@@ -104,8 +118,12 @@ def create_app(settings: Settings) -> FastAPI:
         for db in platform.dbs.values():
             await db.ping()
 
-    return build_app("market (embedded)", routers(platform.services, Auth(token_settings(settings))),
-                     {"databases": databases_ready}, lifespan)
+    return build_app(
+        "market (embedded)",
+        routers(platform.services, Auth(token_settings(settings))),
+        {"databases": databases_ready},
+        lifespan,
+    )
 
 
 async def seed_only(settings: Settings) -> str:

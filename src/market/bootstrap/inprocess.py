@@ -45,8 +45,12 @@ class InProcessCatalog:
         self._products = products
 
     async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
-        return [ProductSnapshot(id=p.id, seller_id=p.seller_id, name=p.name, price=p.price,
-                                on_sale=p.status == "ON_SALE") for p in await self._products.get_products(ids)]
+        return [
+            ProductSnapshot(
+                id=p.id, seller_id=p.seller_id, name=p.name, price=p.price, on_sale=p.status == "ON_SALE"
+            )
+            for p in await self._products.get_products(ids)
+        ]
 
     async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
         await self._products.reserve_stock(order_id, lines)

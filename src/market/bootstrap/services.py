@@ -40,30 +40,59 @@ class Services:
 
 
 def token_settings(settings: Settings) -> TokenSettings:
-    return TokenSettings(secret=settings.secret(), issuer=settings.jwt_issuer, audience=settings.jwt_audience,
-                         ttl_seconds=settings.token_ttl_seconds)
+    return TokenSettings(
+        secret=settings.secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.token_ttl_seconds,
+    )
 
 
-def build_services(settings: Settings, clock: Clock, dbs: Mapping[str, Database],
-                   wakes: Mapping[str, asyncio.Event], *, members_port: Callable[[MemberService], Any],
-                   catalog_port: Callable[[ProductService], Any], coupons_port: Callable[[PaymentService], Any],
-                   cards: Any, bnpl: Any) -> Services:
+def build_services(
+    settings: Settings,
+    clock: Clock,
+    dbs: Mapping[str, Database],
+    wakes: Mapping[str, asyncio.Event],
+    *,
+    members_port: Callable[[MemberService], Any],
+    catalog_port: Callable[[ProductService], Any],
+    coupons_port: Callable[[PaymentService], Any],
+    cards: Any,
+    bnpl: Any,
+) -> Services:
     """Wire the services. A port that another service serves is made by a `*_port(provider)` factory:
     the in-process adapters wrap the provider; the gRPC clients of the distributed mode ignore it."""
-    member = MemberService(uow=member_sql.sql_uow(dbs["member"], clock), clock=clock, hasher=Argon2Hasher(),
-                           tokens=JwtTokenIssuer(token_settings(settings), clock))
+    member = MemberService(
+        uow=member_sql.sql_uow(dbs["member"], clock),
+        clock=clock,
+        hasher=Argon2Hasher(),
+        tokens=JwtTokenIssuer(token_settings(settings), clock),
+    )
     product = ProductService(uow=product_sql.sql_uow(dbs["product"], clock), clock=clock)
     payment = PaymentService(
-        uow=payment_sql.sql_uow(dbs["payment"], clock, wakes.get("payment")), clock=clock,
-        points=members_port(member), cards=cards, bnpl=bnpl,
-        metrics=PrometheusPaymentMetrics(), lease_seconds=settings.payment_lease_seconds)
+        uow=payment_sql.sql_uow(dbs["payment"], clock, wakes.get("payment")),
+        clock=clock,
+        points=members_port(member),
+        cards=cards,
+        bnpl=bnpl,
+        metrics=PrometheusPaymentMetrics(),
+        lease_seconds=settings.payment_lease_seconds,
+    )
     order = OrderService(
-        uow=order_sql.sql_uow(dbs["order"], clock, wakes.get("order")), clock=clock,
-        members=members_port(member), catalog=catalog_port(product), coupons=coupons_port(payment),
-        watch=AsyncioStatusWatch())
+        uow=order_sql.sql_uow(dbs["order"], clock, wakes.get("order")),
+        clock=clock,
+        members=members_port(member),
+        catalog=catalog_port(product),
+        coupons=coupons_port(payment),
+        watch=AsyncioStatusWatch(),
+    )
     return Services(member, product, order, payment)
 
 
 def routers(services: Services, auth: Auth) -> list[APIRouter]:
-    return [member_rest.router(services.member, auth), product_rest.router(services.product, auth),
-            order_rest.router(services.order, auth), payment_rest.router(services.payment, auth)]
+    return [
+        member_rest.router(services.member, auth),
+        product_rest.router(services.product, auth),
+        order_rest.router(services.order, auth),
+        payment_rest.router(services.payment, auth),
+    ]

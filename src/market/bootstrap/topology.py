@@ -32,13 +32,19 @@ def _scripts() -> Path:
 
 def _env(settings: Settings) -> dict[str, str]:
     state = settings.state_dir.resolve()
-    return {**os.environ, "MARKET_STATE_DIR": str(state), "MARKET_MYSQL_PORT": str(settings.mysql_port),
-            "MARKET_MYSQL_PASSWORD": settings.mysql_password, "MARKET_GATEWAY_PORT": str(settings.gateway_port),
-            "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
-            "MARKET_STATE_DIR_ABS": str(state), "MARKET_JWT_SECRET": settings.secret()}
+    return {
+        **os.environ,
+        "MARKET_STATE_DIR": str(state),
+        "MARKET_MYSQL_PORT": str(settings.mysql_port),
+        "MARKET_MYSQL_PASSWORD": settings.mysql_password,
+        "MARKET_GATEWAY_PORT": str(settings.gateway_port),
+        "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
+        "MARKET_STATE_DIR_ABS": str(state),
+        "MARKET_JWT_SECRET": settings.secret(),
+    }
 
 
-def _infra(action: str, name: str, settings: Settings) -> None:
+def infra(action: str, name: str, settings: Settings) -> None:
     result = subprocess.run([str(_scripts() / f"{name}.sh"), action], env=_env(settings))
     if result.returncode != 0 and action == "start":
         raise SystemExit(f"market up: {name} did not start (see its messages above)")
@@ -79,20 +85,32 @@ def start_service(settings: Settings, name: str) -> None:
     run = settings.state_dir / "run"
     run.mkdir(parents=True, exist_ok=True)
     with (run / f"{name}.log").open("ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "market.cli", "service", name], env=_env(settings),
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "market.cli", "service", name],
+            env=_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     _pid_file(settings, name).write_text(str(proc.pid))
-    _wait_ready(f"http://127.0.0.1:{port}/{'healthz' if name == 'pg-sandbox' else 'readyz'}", name,
-                run / f"{name}.log", proc)
+    _wait_ready(
+        f"http://127.0.0.1:{port}/{'healthz' if name == 'pg-sandbox' else 'readyz'}",
+        name,
+        run / f"{name}.log",
+        proc,
+    )
 
 
-def _wait_ready(url: str, name: str, log: Path, proc: subprocess.Popen[bytes] | None = None,
-                seconds: float = 60) -> None:
+def _wait_ready(
+    url: str, name: str, log: Path, proc: subprocess.Popen[bytes] | None = None, seconds: float = 60
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise SystemExit(f"market up: {name} exited at start; last lines of {log}:\n"
-                             + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+            raise SystemExit(
+                f"market up: {name} exited at start; last lines of {log}:\n"
+                + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+            )
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
@@ -116,20 +134,23 @@ def stop_service(settings: Settings, name: str, sig: int = signal.SIGTERM) -> No
 
 
 def up(settings: Settings) -> str:
-    _infra("start", "mariadb", settings)
-    _infra("start", "kafka", settings)
+    infra("start", "mariadb", settings)
+    infra("start", "kafka", settings)
     for name in ORDER:
         start_service(settings, name)
-    _infra("start", "nginx", settings)
-    _wait_ready(f"http://127.0.0.1:{settings.gateway_port}/healthz", "gateway",
-                settings.state_dir / "nginx" / "logs" / "error.log")
+    infra("start", "nginx", settings)
+    _wait_ready(
+        f"http://127.0.0.1:{settings.gateway_port}/healthz",
+        "gateway",
+        settings.state_dir / "nginx" / "logs" / "error.log",
+    )
     return f"market is up: gateway http://127.0.0.1:{settings.gateway_port}/api/v1, logs in {settings.state_dir}/run"
 
 
 def down(settings: Settings) -> str:
-    _infra("stop", "nginx", settings)
+    infra("stop", "nginx", settings)
     for name in reversed(ORDER):
         stop_service(settings, name)
-    _infra("stop", "kafka", settings)
-    _infra("stop", "mariadb", settings)
+    infra("stop", "kafka", settings)
+    infra("stop", "mariadb", settings)
     return "market is down"

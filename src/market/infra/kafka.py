@@ -11,11 +11,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
+from prometheus_client import Counter
 
 from market.kernel.events import Envelope
 from market.kernel.messaging import Handler
 
 log = logging.getLogger("market.kafka")
+POISON = Counter(
+    "market_kafka_undecodable_records_total",
+    "Records skipped because they are not an event envelope",
+    ["group", "topic"],
+)
 
 
 async def ensure_topics(
@@ -206,13 +212,21 @@ class _GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                 self._consumer.resume(tp)
 
     async def _handle(self, record: Any) -> None:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except (ValueError, KeyError, TypeError):
+            # No retry can ever decode it: log it whole (the operator's copy) and move past it.
+            POISON.labels(self.group, record.topic).inc()
+            log.error("group %s skips undecodable record %s/%s@%s: %r", self.group, record.topic,
+                      record.partition, record.offset, record.value[:2000])  # fmt: skip
+            return
         backoff = self._settings.retry_backoff
         while True:
             try:
-                await self._handlers[record.topic](Envelope.from_bytes(record.value))
+                await self._handlers[record.topic](envelope)
                 return
             except Exception:
-                # Not committed, so never lost; an undecodable record stalls its partition, loudly.
+                # Not committed, so never lost: the partition waits for this event, loudly.
                 log.exception("group %s failed on %s/%s@%s; retrying in %.1fs",
                               self.group, record.topic, record.partition, record.offset, backoff)  # fmt: skip
                 await asyncio.sleep(backoff)

@@ -183,7 +183,10 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         "/orders/{order_id}", response_class=FastJSON, summary="One order with its lines, legs and timeline"
     )
     async def get_order(
-        order_id: Annotated[str, Path(max_length=64)], principal: Member, response: Response, prefer: Prefer = None
+        order_id: Annotated[str, Path(max_length=64)],
+        principal: Member,
+        response: Response,
+        prefer: Prefer = None,
     ) -> dict[str, Any]:
         """With `Prefer: wait=N`, a PENDING or CANCELLING order is answered once it settles (a long poll)."""
         order = await service.get_order(principal.member_id, order_id, principal.is_admin)

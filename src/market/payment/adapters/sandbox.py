@@ -76,7 +76,7 @@ class Sandbox:
             return await self._card_reply(tx, row)
 
     async def bnpl_approve(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Reply:
-        """POST /v1/bnpl/approve {paymentKey, orderId, memberId, amount}."""
+        """POST /v1/bnpl/approvals {paymentKey, orderId, memberId, amount}."""
         return await self._once(
             "bnpl-approve", idempotency_key, lambda tx: bnpl.approve(tx, self._clock.now(), body)
         )

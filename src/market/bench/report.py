@@ -1,0 +1,112 @@
+"""The result of a run: a JSON document (`--output`) and the text summary printed at the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from market.bench.load import Recorder
+from market.bench.stats import latency_ms, per_second, rate
+
+
+def series(rec: Recorder) -> list[dict[str, Any]]:
+    """Per second of the order phase: accepted and settled counts with their p50/p99 latencies (ms)."""
+    accepted = per_second(rec.accepts, rec.ended)
+    settled = per_second(rec.settles, rec.ended)
+    return [
+        {
+            "t": a.t,
+            "width_s": a.width,
+            "accepted": a.count,
+            "settled": s.count,
+            "accept_p50_ms": a.p50_ms,
+            "accept_p99_ms": a.p99_ms,
+            "settle_p50_ms": s.p50_ms,
+            "settle_p99_ms": s.p99_ms,
+        }
+        for a, s in zip(accepted, settled, strict=True)
+    ]
+
+
+def result(
+    run: dict[str, Any],
+    orders: Recorder,
+    ceiling: Recorder,
+    audit: dict[str, Any],
+    processes: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything the run measured; rates are counts over the phase's wall time (drain included)."""
+    accepted_per_s = rate(len(orders.accepts), orders.ended)
+    ceiling_per_s = rate(len(ceiling.accepts), ceiling.ended)
+    return {
+        **run,
+        "elapsed_s": round(orders.ended, 2),
+        "orders": {"placed": orders.posted, "accepted": len(orders.accepts), "settled": len(orders.settles)},
+        "accepted_per_s": accepted_per_s,
+        "settled_per_s": rate(len(orders.settles), orders.ended),
+        "accept_latency_ms": latency_ms([lat for _, lat in orders.accepts]),
+        "settle_latency_ms": latency_ms([lat for _, lat in orders.settles]),
+        "errors": dict(orders.errors.most_common()),
+        "outcomes": dict(orders.outcomes.most_common()),
+        "plans": dict(orders.plans.most_common()),
+        "ceiling_per_s": ceiling_per_s,
+        "ceiling_s": round(ceiling.ended, 2),
+        "ceiling_latency_ms": latency_ms([lat for _, lat in ceiling.accepts]),
+        "ceiling_errors": dict(ceiling.errors.most_common()),
+        "ratio": round(accepted_per_s / ceiling_per_s, 4) if ceiling_per_s else 0.0,
+        "audit": audit,
+        "processes": processes,
+        "series": series(orders),
+    }
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _latency_row(name: str, figures: dict[str, float]) -> str:
+    return f"  {name:<22} {figures['p50']:>9.1f} {figures['p95']:>9.1f} {figures['p99']:>9.1f} {figures['max']:>9.1f}"
+
+
+def _processes(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"  {'process':<28} {'pid':>8} {'CPU s':>8} {'% core':>7} {'ceiling CPU s':>14} {'peak RSS MiB':>13}"
+    ]
+    for p in rows:
+        rss = "?" if p["peak_rss_mb"] is None else f"{p['peak_rss_mb']:.1f}"
+        lines.append(
+            f"  {p['name']:<28} {p['pid']:>8} {p['cpu_s']:>8.2f} {p['cpu_percent']:>7.1f}"
+            f" {p.get('ceiling_cpu_s', 0.0):>14.2f} {rss:>13}"
+        )
+    return lines
+
+
+def summary(doc: dict[str, Any]) -> str:
+    """The small table printed at the end of a run."""
+    o = doc["orders"]
+    lines = [
+        f"market bench: {doc['target']} ({doc['mode']}), {doc['clients']} clients, {doc['elapsed_s']} s, "
+        f"{doc['members']} members",
+        f"  orders placed {o['placed']}, accepted {o['accepted']}, settled {o['settled']}",
+        f"  accepted/s {doc['accepted_per_s']:>9.1f}    settled/s {doc['settled_per_s']:>9.1f}",
+        f"  ceiling/s  {doc['ceiling_per_s']:>9.1f}    (POST /api/v1/echo, {doc['ceiling_s']} s)"
+        f"    ratio accepted/ceiling {doc['ratio']:.3f}",
+        f"  {'latency ms':<22} {'p50':>9} {'p95':>9} {'p99':>9} {'max':>9}",
+        _latency_row("accept (POST 201)", doc["accept_latency_ms"]),
+        _latency_row("settle (POST..PAID)", doc["settle_latency_ms"]),
+        _latency_row("ceiling (echo)", doc["ceiling_latency_ms"]),
+        "  plans:    " + ", ".join(f"{k} {v}" for k, v in doc["plans"].items()),
+        "  outcomes: " + ", ".join(f"{k} {v}" for k, v in doc["outcomes"].items()),
+        "  errors:   " + (", ".join(f"{k}: {v}" for k, v in doc["errors"].items()) or "none"),
+        *_processes(doc["processes"]),
+    ]
+    if not doc.get("platform_measured", True):
+        lines.append("  (platform processes not measured: no --mode or --pid)")
+    audit = doc["audit"]
+    verdict = {True: "PASSED", False: "FAILED", None: "not run (no --mode or --audit-cmd)"}[audit["ok"]]
+    lines.append(f"  audit: {verdict}" + (f" — {audit['summary']}" if audit.get("summary") else ""))
+    lines += [f"    - {v}" for v in audit["violations"]]
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""One benchmark run: prepare the data, measure the ceiling, drive the orders, audit, report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shlex
+import subprocess
+import sys
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import orjson
+import uvloop
+
+from market.bench import chart, deploy, report
+from market.bench.load import Budget, Recorder, drive, echo_client, order_client, session
+from market.bench.plans import Shopper, order_body
+from market.bench.prepare import DISCOUNT, coupons_per_member, prepare
+from market.bench.processes import ProcessWatch
+
+# A generous guess at a timed run's throughput, only to size its coupon pool (no coupon left → PG+POINT).
+ORDERS_PER_CLIENT_SECOND, ORDERS_PER_SECOND_MAX = 30, 300
+
+
+def _platform(args: argparse.Namespace) -> AbstractContextManager[deploy.Platform]:
+    if args.mode == "embedded":
+        return deploy.embedded(args.admin_email, args.admin_password)
+    if args.mode == "distributed":
+        return deploy.distributed(args.admin_email, args.admin_password)
+    audit = shlex.split(args.audit_cmd) if args.audit_cmd else None
+    return deploy.external(args.target, audit, args.pid or [])
+
+
+async def _sampling(watch: ProcessWatch) -> None:
+    while True:
+        watch.sample()
+        await asyncio.sleep(1.0)
+
+
+async def _measure(
+    args: argparse.Namespace, platform: deploy.Platform
+) -> tuple[Recorder, Recorder, list[Any]]:
+    members = args.members or min(200, 2 * args.clients)
+    expected = args.orders or int(
+        args.duration * min(args.clients * ORDERS_PER_CLIENT_SECOND, ORDERS_PER_SECOND_MAX)
+    )
+    async with session(platform.base_url, args.clients) as http:
+        print(
+            f"market bench: preparing {members} members and 5 products on {platform.base_url}",
+            file=sys.stderr,
+        )
+        products, shoppers = await prepare(
+            http, args.admin_email, args.admin_password, members, coupons_per_member(expected, members)
+        )
+        watch = ProcessWatch(platform.pids)
+        sampler = asyncio.create_task(_sampling(watch))
+        try:
+            _, sample_body = order_body(
+                random.Random(args.seed), products, Shopper("", ""), DISCOUNT, "PG+POINT"
+            )
+            echo = orjson.dumps(sample_body)
+            ceiling_s = args.ceiling if args.ceiling is not None else min(10.0, args.duration / 3)
+            budget, ceiling = Budget(ceiling_s), Recorder()
+            watch.start()
+            await drive(
+                [echo_client(http, ceiling, budget, echo, shoppers[0].auth) for _ in range(args.clients)],
+                ceiling,
+                budget,
+                "ceiling",
+            )
+            during_ceiling = {p["pid"]: p["cpu_s"] for p in watch.figures(ceiling.ended)}
+            budget, orders = Budget(args.duration, args.orders), Recorder()
+            watch.start()
+            await drive(
+                [
+                    order_client(
+                        http,
+                        orders,
+                        budget,
+                        _share(shoppers, c, args.clients),
+                        products,
+                        DISCOUNT,
+                        random.Random(args.seed + c),
+                    )
+                    for c in range(args.clients)
+                ],
+                orders,
+                budget,
+                "orders ",
+            )
+            processes = watch.figures(orders.ended)
+        finally:
+            sampler.cancel()
+    for p in processes:
+        p["ceiling_cpu_s"] = during_ceiling.get(p["pid"], 0.0)
+    return orders, ceiling, processes
+
+
+def _share(shoppers: list[Shopper], client: int, clients: int) -> list[Shopper]:
+    """Client c uses members c, c + clients, ...; with fewer members than clients, members are shared."""
+    return shoppers[client::clients] or [shoppers[client % len(shoppers)]]
+
+
+def _audit(command: list[str] | None) -> dict[str, Any]:
+    if command is None:
+        return {"ok": None, "violations": [], "summary": "", "command": None}
+    print(f"market bench: auditing ({shlex.join(command)})", file=sys.stderr)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    violations = [line.strip()[2:] for line in lines if line.startswith("  - ")]
+    if done.returncode != 0 and not violations:
+        violations = lines[-10:] or [f"exit status {done.returncode}"]
+    return {
+        "ok": done.returncode == 0,
+        "violations": violations,
+        "summary": lines[0] if lines else "",
+        "command": shlex.join(command),
+    }
+
+
+def bench(args: argparse.Namespace) -> int:
+    """Runs the benchmark as the options say; exit status 1 when the audit fails or no order settled."""
+    with _platform(args) as platform:
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            orders, ceiling, processes = runner.run(_measure(args, platform))
+        audit = _audit(platform.audit_command)
+        platform.keep_data = audit["ok"] is False
+    run = {
+        "target": platform.base_url,
+        "mode": args.mode or "target",
+        "clients": args.clients,
+        "members": args.members or min(200, 2 * args.clients),
+        "duration_s": args.duration,
+        "order_limit": args.orders,
+        "platform_measured": bool(platform.pids),
+    }
+    doc = report.result(run, orders, ceiling, audit, processes)
+    report.write_json(Path(args.output), doc)
+    chart.draw(Path(args.chart), doc)
+    print(report.summary(doc))
+    print(f"market bench: wrote {args.output} and {args.chart}", file=sys.stderr)
+    return 1 if audit["ok"] is False or not orders.settles else 0

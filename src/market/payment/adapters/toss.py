@@ -1,0 +1,206 @@
+"""The PG over HTTP: `CardGateway` on the Toss Payments v1 REST API, `BnplGateway` on the BNPL API of the same
+style. The sandbox speaks the same wire API, so the real PG is configuration (docs/pg-sandbox.md).
+
+Nothing is charged or cancelled twice: every POST carries an `Idempotency-Key` derived from what it does
+(`confirm-{orderId}`, `cancel-{paymentKey}-{amount|all}`), and the PG answers a repeated key with its stored
+answer. So a 5xx, 409 or 429 is retried with the same key, and so is a connection that never opened (nothing
+sent). A request sent but never answered (read timeout, dropped connection, 504) is a `GatewayTimeout` and is
+not retried: the payment service asks the PG for the order's payment instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+import httpx
+
+from market.kernel.errors import DomainError, Unavailable
+from market.payment.ports import DONE, BnplContract, CardCharge, GatewayTimeout
+
+log = logging.getLogger("market.payment.pg")
+
+BACKOFF_SECONDS = 0.1  # doubled on each retry: 0.1, 0.2, 0.4 s
+ALREADY_CHARGED = {"DUPLICATED_ORDER_ID", "ALREADY_PROCESSED_PAYMENT"}
+ASK_AGAIN = {409, 429}  # the same key still in flight; too many requests
+
+
+class _Answer(NamedTuple):
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def code(self) -> str | None:
+        code = self.body.get("code")
+        return code if isinstance(code, str) else None
+
+
+class _TossApi:
+    """One keep-alive client for one API: Basic auth with the secret key, retrying only what is safe."""
+
+    what = "PG"
+
+    def __init__(
+        self,
+        base_url: str,
+        secret_key: str,
+        timeout: float = 3.0,
+        retries: int = 3,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._retries = retries
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(secret_key, ""),  # Toss: base64(secretKey + ":")
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _post(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> _Answer:
+        return await self._send("POST", path, json=body, headers={"Idempotency-Key": idempotency_key})
+
+    async def _get(self, path: str) -> _Answer:
+        return await self._send("GET", path)
+
+    async def _send(self, method: str, path: str, **request: Any) -> _Answer:
+        for attempt in range(self._retries + 1):
+            if attempt:
+                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            try:
+                response = await self._client.request(method, path, **request)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                log.warning("%s not reached for %s %s: %r", self.what, method, path, exc)
+                continue
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                raise GatewayTimeout(self.what) from exc  # sent, maybe done, never answered
+            except httpx.TransportError as exc:  # a bad URL or proxy: nothing reached the PG
+                log.error("%s cannot be called: %r", self.what, exc)
+                raise Unavailable(self.what) from exc
+            answer = _Answer(response.status_code, _json(response))
+            if answer.status == 504:
+                raise GatewayTimeout(self.what)
+            if answer.status == 401:
+                log.error(
+                    "%s refused our secret key: %s %s", self.what, answer.code, answer.body.get("message")
+                )
+                raise Unavailable(self.what)
+            if answer.status < 500 and answer.status not in ASK_AGAIN:
+                return answer
+            log.warning("%s answered %s %s to %s %s", self.what, answer.status, answer.code, method, path)
+        raise Unavailable(self.what)
+
+
+class TossCardGateway(_TossApi):
+    """`CardGateway` over the Toss Payments v1 API: confirm, cancel all or part, lookup by order id."""
+
+    async def confirm(self, payment_key: str, order_id: str, amount: int) -> CardCharge:
+        body = {"paymentKey": payment_key, "orderId": order_id, "amount": amount}
+        answer = await self._post("/v1/payments/confirm", body, f"confirm-{order_id}")
+        if answer.status == 200:
+            return _charge(answer.body)
+        if answer.code in ALREADY_CHARGED:
+            # Charged by an earlier request for this order: that charge is the answer if it matches.
+            found = await self.lookup(order_id)
+            if found is not None and found.status == DONE and found.total_amount == amount:
+                return found
+        raise _refusal("PG_DECLINED", answer)
+
+    async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
+        """A repeated cancel of the same amount of the same charge is the same request (one idempotency key)."""
+        body: dict[str, Any] = {"cancelReason": reason}
+        if amount is not None:
+            body["cancelAmount"] = amount
+        key = f"cancel-{pg_payment_key}-{amount if amount is not None else 'all'}"
+        answer = await self._post(f"/v1/payments/{_segment(pg_payment_key)}/cancel", body, key)
+        if answer.status == 200:
+            return _charge(answer.body)
+        if answer.code == "ALREADY_CANCELED_PAYMENT":
+            current = await self._get(f"/v1/payments/{_segment(pg_payment_key)}")
+            if current.status == 200:
+                return _charge(current.body)
+        raise _refusal("PG_CANCEL_REFUSED", answer)
+
+    async def lookup(self, order_id: str) -> CardCharge | None:
+        answer = await self._get(f"/v1/payments/orders/{_segment(order_id)}")
+        if answer.status == 404 and answer.code == "NOT_FOUND_PAYMENT":
+            return None
+        if answer.status != 200:
+            raise _refusal("PG_LOOKUP_REFUSED", answer)
+        return _charge(answer.body)
+
+
+class HttpBnplGateway(_TossApi):
+    """`BnplGateway` over the BNPL API (`/v1/bnpl/...`): approve, cancel and look up an order's contract."""
+
+    what = "BNPL"
+
+    async def approve(self, payment_key: str, order_id: str, member_id: str, amount: int) -> BnplContract:
+        body = {"paymentKey": payment_key, "orderId": order_id, "memberId": member_id, "amount": amount}
+        answer = await self._post("/v1/bnpl/approvals", body, f"approve-{order_id}")
+        if answer.status == 200:
+            return _contract(answer.body)
+        if answer.code == "DUPLICATED_ORDER_ID":
+            found = await self.lookup(order_id)
+            if found is not None and found.status == "APPROVED" and found.amount == amount:
+                return found
+        raise _refusal("BNPL_REJECTED", answer)
+
+    async def cancel(self, order_id: str) -> BnplContract | None:
+        answer = await self._post(f"/v1/bnpl/orders/{_segment(order_id)}/cancel", None, f"cancel-{order_id}")
+        if answer.status == 404 and answer.code == "NOT_FOUND_CONTRACT":
+            return None
+        if answer.status != 200:
+            raise _refusal("BNPL_CANCEL_REFUSED", answer)
+        return _contract(answer.body)
+
+    async def lookup(self, order_id: str) -> BnplContract | None:
+        answer = await self._get(f"/v1/bnpl/orders/{_segment(order_id)}")
+        if answer.status == 404 and answer.code == "NOT_FOUND_CONTRACT":
+            return None
+        if answer.status != 200:
+            raise _refusal("BNPL_LOOKUP_REFUSED", answer)
+        return _contract(answer.body)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:  # an HTML page from a proxy, say
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _when(text: Any) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(UTC) if isinstance(text, str) else None
+
+
+def _charge(body: dict[str, Any]) -> CardCharge:
+    return CardCharge(
+        payment_key=body["paymentKey"],
+        order_id=body["orderId"],
+        status=body["status"],
+        total_amount=body["totalAmount"],
+        balance_amount=body["balanceAmount"],
+        approved_at=_when(body.get("approvedAt")),
+    )
+
+
+def _contract(body: dict[str, Any]) -> BnplContract:
+    return BnplContract(
+        contract_id=body["contractId"], order_id=body["orderId"], amount=body["amount"], status=body["status"]
+    )
+
+
+def _refusal(code: str, answer: _Answer) -> DomainError:
+    return DomainError(code, str(answer.body.get("message", "")), provider_code=answer.code)
