@@ -56,7 +56,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--audit-cmd",
         metavar="CMD",
-        help="with --target: shell-style command that audits the deployment (exit 0 = ok)",
+        help="with --target: the command that audits that deployment, run as given after the load "
+        "(exit 0 = every invariant holds), e.g. 'market audit --data-dir DIR --wait 60'",
     )
     p.add_argument(
         "--pid", type=int, action="append", help="with --target: a process to measure (repeatable)"

@@ -119,10 +119,11 @@ async def place(http: aiohttp.ClientSession, rec: Recorder, shopper: Shopper, pl
         return
     settled = rec.now()
     rec.settles.append((settled, settled - began))
-    outcome = (str(order["status"]), order.get("failure_reason") if order["status"] == "FAILED" else None)
-    rec.outcomes[" ".join(str(o) for o in outcome if o)] += 1
-    if outcome != EXPECTED.get(plan, ("PAID", None)):
-        rec.errors[f"unexpected {' '.join(str(o) for o in outcome if o)} ({plan})"] += 1
+    reason = order.get("failure_reason") if order["status"] == "FAILED" else None
+    outcome = f"{order['status']} {reason}" if reason else str(order["status"])
+    rec.outcomes[outcome] += 1
+    if (order["status"], reason) != EXPECTED.get(plan, ("PAID", None)):
+        rec.errors[f"unexpected {outcome} ({plan})"] += 1  # e.g. a card order that FAILED
 
 
 async def order_client(

@@ -14,15 +14,16 @@ from typing import Any
 
 import orjson
 import uvloop
+from aiohttp import ClientError, ClientSession
 
 from market.bench import chart, deploy, report
 from market.bench.load import Budget, Recorder, drive, echo_client, order_client, session
-from market.bench.plans import Shopper, order_body
-from market.bench.prepare import DISCOUNT, coupons_per_member, prepare
+from market.bench.plans import Product, Shopper, order_body
+from market.bench.prepare import DISCOUNT, PrepareError, coupons_per_member, prepare
 from market.bench.processes import ProcessWatch
 
 # A generous guess at a timed run's throughput, only to size its coupon pool (no coupon left → PG+POINT).
-ORDERS_PER_CLIENT_SECOND, ORDERS_PER_SECOND_MAX = 30, 300
+PER_CLIENT_SECOND, PER_SECOND_MAX = 30, 300
 
 
 def _platform(args: argparse.Namespace) -> AbstractContextManager[deploy.Platform]:
@@ -40,57 +41,46 @@ async def _sampling(watch: ProcessWatch) -> None:
         await asyncio.sleep(1.0)
 
 
+async def _ceiling(args: argparse.Namespace, http: ClientSession, echo: bytes, auth: str) -> Recorder:
+    """The same clients against POST /api/v1/echo, with a body the size of an order."""
+    seconds = args.ceiling if args.ceiling is not None else min(10.0, args.duration / 3)
+    budget, rec = Budget(seconds), Recorder()
+    clients = [echo_client(http, rec, budget, echo, auth) for _ in range(args.clients)]
+    return await drive(clients, rec, budget, "ceiling")
+
+
+async def _orders(
+    args: argparse.Namespace, http: ClientSession, products: list[Product], shoppers: list[Shopper]
+) -> Recorder:
+    budget, rec = Budget(args.duration, args.orders), Recorder()
+    clients = [order_client(http, rec, budget, _share(shoppers, c, args.clients), products, DISCOUNT,
+                            random.Random(args.seed + c)) for c in range(args.clients)]  # fmt: skip
+    return await drive(clients, rec, budget, "orders ")
+
+
 async def _measure(
     args: argparse.Namespace, platform: deploy.Platform
 ) -> tuple[Recorder, Recorder, list[Any]]:
+    """Prepares the data, then the ceiling phase, then the order phase, each with its process figures."""
     members = args.members or min(200, 2 * args.clients)
-    expected = args.orders or int(
-        args.duration * min(args.clients * ORDERS_PER_CLIENT_SECOND, ORDERS_PER_SECOND_MAX)
-    )
+    expected = args.orders or int(args.duration * min(args.clients * PER_CLIENT_SECOND, PER_SECOND_MAX))
     async with session(platform.base_url, args.clients) as http:
         print(
-            f"market bench: preparing {members} members and 5 products on {platform.base_url}",
-            file=sys.stderr,
+            f"market bench: preparing {members} members and products on {platform.base_url}", file=sys.stderr
         )
-        products, shoppers = await prepare(
-            http, args.admin_email, args.admin_password, members, coupons_per_member(expected, members)
+        products, shoppers = await prepare(http, args.admin_email, args.admin_password, members,
+                                           coupons_per_member(expected, members))  # fmt: skip
+        echo = orjson.dumps(
+            order_body(random.Random(args.seed), products, Shopper("", ""), DISCOUNT, "PG+POINT")[1]
         )
         watch = ProcessWatch(platform.pids)
         sampler = asyncio.create_task(_sampling(watch))
         try:
-            _, sample_body = order_body(
-                random.Random(args.seed), products, Shopper("", ""), DISCOUNT, "PG+POINT"
-            )
-            echo = orjson.dumps(sample_body)
-            ceiling_s = args.ceiling if args.ceiling is not None else min(10.0, args.duration / 3)
-            budget, ceiling = Budget(ceiling_s), Recorder()
             watch.start()
-            await drive(
-                [echo_client(http, ceiling, budget, echo, shoppers[0].auth) for _ in range(args.clients)],
-                ceiling,
-                budget,
-                "ceiling",
-            )
+            ceiling = await _ceiling(args, http, echo, shoppers[0].auth)
             during_ceiling = {p["pid"]: p["cpu_s"] for p in watch.figures(ceiling.ended)}
-            budget, orders = Budget(args.duration, args.orders), Recorder()
             watch.start()
-            await drive(
-                [
-                    order_client(
-                        http,
-                        orders,
-                        budget,
-                        _share(shoppers, c, args.clients),
-                        products,
-                        DISCOUNT,
-                        random.Random(args.seed + c),
-                    )
-                    for c in range(args.clients)
-                ],
-                orders,
-                budget,
-                "orders ",
-            )
+            orders = await _orders(args, http, products, shoppers)
             processes = watch.figures(orders.ended)
         finally:
             sampler.cancel()
@@ -108,7 +98,15 @@ def _audit(command: list[str] | None) -> dict[str, Any]:
     if command is None:
         return {"ok": None, "violations": [], "summary": "", "command": None}
     print(f"market bench: auditing ({shlex.join(command)})", file=sys.stderr)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {
+            "ok": False,
+            "violations": [f"the audit did not run: {exc}"],
+            "summary": "",
+            "command": shlex.join(command),
+        }
     lines = (done.stdout + done.stderr).strip().splitlines()
     violations = [line.strip()[2:] for line in lines if line.startswith("  - ")]
     if done.returncode != 0 and not violations:
@@ -124,8 +122,11 @@ def _audit(command: list[str] | None) -> dict[str, Any]:
 def bench(args: argparse.Namespace) -> int:
     """Runs the benchmark as the options say; exit status 1 when the audit fails or no order settled."""
     with _platform(args) as platform:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            orders, ceiling, processes = runner.run(_measure(args, platform))
+        try:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                orders, ceiling, processes = runner.run(_measure(args, platform))
+        except (PrepareError, ClientError) as exc:
+            raise SystemExit(f"market bench: cannot prepare the run on {platform.base_url}: {exc}") from None
         audit = _audit(platform.audit_command)
         platform.keep_data = audit["ok"] is False
     run = {

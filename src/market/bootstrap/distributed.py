@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import uvicorn
@@ -20,7 +21,7 @@ from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
 from market.infra.loops import Jobs, every
 from market.infra.migrations import migrate
 from market.infra.mysql import MysqlDatabase, create_database_url
-from market.infra.outbox import OutboxRelay, SqlOutboxStore
+from market.infra.outbox import OutboxRelay, SqlOutboxStore, report_backlog
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import SystemClock
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
@@ -78,6 +79,8 @@ class Process:
             self.name, SqlOutboxStore(self.db), publisher, self.wake, batch=self.settings.relay_batch
         )
         self.jobs.start(relay.run(), "relay")
+        backlog = partial(report_backlog, self.name, SqlOutboxStore(self.db))
+        self.jobs.start(every(5, backlog, "outbox-backlog"), "outbox-backlog")
         self.stack.push_async_callback(relay.stop)
 
     async def consume(self, topic: str, handler: Callable[[Any], Awaitable[None]]) -> None:

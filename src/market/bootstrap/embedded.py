@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -19,7 +20,7 @@ from market.bootstrap.services import Services, build_services, routers, token_s
 from market.infra.bus import InProcessBus
 from market.infra.loops import Jobs, every
 from market.infra.migrations import migrate
-from market.infra.outbox import OutboxRelay, SqlOutboxStore
+from market.infra.outbox import OutboxRelay, SqlOutboxStore, report_backlog
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
@@ -61,6 +62,8 @@ class Embedded:
         await self.bus.start()
         for relay in self.relays:
             self.jobs.start(relay.run(), f"relay-{relay.name}")
+            backlog = partial(report_backlog, relay.name, SqlOutboxStore(self.dbs[relay.name]))
+            self.jobs.start(every(5, backlog, f"backlog-{relay.name}"), f"backlog-{relay.name}")
         payment, interval = self.services.payment, self.settings.reconcile_interval_seconds
         self.jobs.start(every(interval, payment.reconcile_once, "reconciler"), "reconciler")
         self.jobs.start(every(3600, self.services.order.forget_expired_keys, "idempotency-keys"), "keys")

@@ -7,12 +7,15 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
+from prometheus_client import Gauge
+
 from market.kernel.clock import Clock, iso
 from market.kernel.db import Database, Tx, insert_ignore
 from market.kernel.events import Envelope
 from market.kernel.messaging import OutboxStore, Publisher
 
 log = logging.getLogger("market.outbox")
+BACKLOG = Gauge("market_outbox_backlog", "Outbox rows not yet taken by the transport", ["service"])
 
 
 class SqlOutbox:
@@ -67,6 +70,11 @@ class SqlOutboxStore:
         async with self._db.transaction() as tx:
             row = await tx.fetchone("SELECT COUNT(*) AS n FROM outbox")
         return int((row or {"n": 0})["n"])
+
+
+async def report_backlog(name: str, store: OutboxStore) -> None:
+    """Publish the outbox backlog as a metric (the runbook's first look when events seem stuck)."""
+    BACKLOG.labels(name).set(await store.backlog())
 
 
 class OutboxRelay:
