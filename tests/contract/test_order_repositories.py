@@ -1,9 +1,10 @@
-"""The order service's repositories, outbox and inbox: the memory fakes and SQL-on-SQLite behave alike."""
+"""The order service's repositories, outbox and inbox: the memory fakes and SQL (SQLite, and MariaDB when
+MARKET_TEST_MYSQL_URL is set) behave alike."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,12 +15,14 @@ import pytest
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
+from market.kernel.db import Database
 from market.kernel.events import Envelope, event
 from market.order.adapters.memory import OrderState, memory_uow
 from market.order.adapters.schema import MIGRATIONS
 from market.order.adapters.sql import sql_uow
 from market.order.domain import DONE, IN_FLIGHT, KeyUse, Line, Order, OrderStatus, PaymentLeg
 from market.order.ports import UnitOfWork
+from tests.integration.conftest import mysql_database
 
 T0 = datetime(2026, 3, 1, 9, 0, 0, 123_000, tzinfo=UTC)
 
@@ -30,7 +33,7 @@ class Backend:
     outbox: Callable[[], Any]  # -> list[Envelope], awaitable
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "mysql"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     if request.param == "memory":
         state = OrderState()
@@ -40,16 +43,20 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 
         yield Backend(memory_uow(state), memory_outbox)
         return
-    db = SqliteDatabase(tmp_path / "order.db")
-    await migrate(db, MIGRATIONS)
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            db: Database = SqliteDatabase(tmp_path / "order.db")
+            stack.push_async_callback(db.close)
+        else:
+            db = await stack.enter_async_context(mysql_database())  # skips without MariaDB
+        await migrate(db, MIGRATIONS)
 
-    async def sql_outbox() -> list[Envelope]:
-        async with db.transaction() as tx:
-            rows = await tx.fetchall("SELECT body FROM outbox ORDER BY seq")
-        return [Envelope.from_bytes(r["body"]) for r in rows]
+        async def sql_outbox() -> list[Envelope]:
+            async with db.transaction() as tx:
+                rows = await tx.fetchall("SELECT body FROM outbox ORDER BY seq")
+            return [Envelope.from_bytes(r["body"]) for r in rows]
 
-    yield Backend(sql_uow(db, ManualClock(T0)), sql_outbox)
-    await db.close()
+        yield Backend(sql_uow(db, ManualClock(T0)), sql_outbox)
 
 
 def an_order(order_id: str = "ord_1", member_id: str = "mem_1") -> Order:
@@ -184,3 +191,72 @@ async def test_old_replays_are_forgotten_but_not_requests_in_flight(backend: Bac
         assert await uow.idempotency_keys.get("mem_1", "old") is None
         assert await uow.idempotency_keys.get("mem_1", "new") is not None
         assert await uow.idempotency_keys.get("mem_1", "running") is not None
+
+
+async def test_a_placements_key_keeps_its_order_id_through_a_take_over(backend: Backend) -> None:
+    placing = KeyUse("mem_1", "k", "fp-a", IN_FLIGHT, T0, T0, resource_id="ord_1")
+    cancelling = KeyUse("mem_1", "c", "fp-c", IN_FLIGHT, T0, T0)
+    later = T0 + timedelta(minutes=2)
+    async with backend.uow() as uow:
+        keys = uow.idempotency_keys
+        assert await keys.start(placing) and await keys.start(cancelling)
+        assert await keys.get("mem_1", "k") == placing
+        assert await keys.take_over(placing, "fp-a", later, "ord_2")
+        assert await keys.take_over(cancelling, "fp-p", later, "ord_3")  # none stored: this one is kept
+        assert await keys.get("mem_1", "k") == replace(placing, updated_at=later)
+        assert await keys.get("mem_1", "c") == replace(
+            cancelling, fingerprint="fp-p", updated_at=later, resource_id="ord_3"
+        )
+        await keys.finish("mem_1", "k", 201, "{}", later)
+        assert (await keys.get("mem_1", "k")) == replace(
+            placing, state=DONE, status_code=201, response_body="{}", updated_at=later
+        )
+
+
+async def test_abandoned_placements_are_the_old_in_flight_ones_whose_order_was_never_stored(
+    backend: Backend,
+) -> None:
+    old, new = T0, T0 + timedelta(seconds=30)
+    uses = [
+        KeyUse("mem_1", "crashed", "fp", IN_FLIGHT, old, old, resource_id="ord_crashed"),
+        KeyUse("mem_2", "crashed-later", "fp", IN_FLIGHT, old, new, resource_id="ord_later"),
+        KeyUse("mem_1", "stored", "fp", IN_FLIGHT, old, old, resource_id="ord_stored"),
+        KeyUse("mem_1", "done", "fp", IN_FLIGHT, old, old, resource_id="ord_done"),
+        KeyUse("mem_1", "cancel", "fp", IN_FLIGHT, old, old),
+        KeyUse("mem_1", "running", "fp", IN_FLIGHT, old, new + timedelta(seconds=1), resource_id="ord_run"),
+    ]
+    async with backend.uow() as uow:
+        for use in uses:
+            await uow.idempotency_keys.start(use)
+        await uow.idempotency_keys.finish("mem_1", "done", 201, "{}", old)
+        await uow.orders.add(an_order("ord_stored"))
+    async with backend.uow() as uow:
+        found = await uow.idempotency_keys.abandoned_placements(new, 10)
+        first = await uow.idempotency_keys.abandoned_placements(new, 1)
+    assert found == uses[:2] and first == uses[:1]
+
+
+async def test_a_key_is_forgotten_only_if_untouched_since_it_was_read(backend: Backend) -> None:
+    use = KeyUse("mem_1", "k", "fp-a", IN_FLIGHT, T0, T0, resource_id="ord_1")
+    later = T0 + timedelta(minutes=2)
+    async with backend.uow() as uow:
+        await uow.idempotency_keys.start(use)
+        await uow.idempotency_keys.take_over(use, "fp-a", later)
+        assert not await uow.idempotency_keys.forget_unchanged(use)
+        assert await uow.idempotency_keys.get("mem_1", "k") is not None
+        assert await uow.idempotency_keys.forget_unchanged(replace(use, updated_at=later))
+        assert await uow.idempotency_keys.get("mem_1", "k") is None
+
+
+async def test_keys_stored_before_the_order_id_column_read_back_without_one(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "order.db")
+    await migrate(db, MIGRATIONS[:2])
+    async with db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO idempotency_keys (member_id, idem_key, fingerprint, state, created_at, updated_at)"
+            " VALUES ('mem_1', 'k', 'fp', 'IN_FLIGHT', '2026-03-01T09:00:00.123Z', '2026-03-01T09:00:00.123Z')"
+        )
+    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS) - 2
+    async with sql_uow(db, ManualClock(T0))() as uow:
+        assert await uow.idempotency_keys.get("mem_1", "k") == KeyUse("mem_1", "k", "fp", IN_FLIGHT, T0, T0)
+    await db.close()

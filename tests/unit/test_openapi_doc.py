@@ -18,11 +18,26 @@ def test_the_committed_openapi_document_matches_the_app(tmp_path: Path) -> None:
 
 def test_every_public_path_of_the_spec_is_documented() -> None:
     paths = json.loads(DOC.read_text())["paths"]
-    for path in ("/api/v1/auth/token", "/api/v1/members", "/api/v1/members/me", "/api/v1/members/me/points",
-                 "/api/v1/members/me/coupons", "/api/v1/products", "/api/v1/products/{product_id}",
-                 "/api/v1/orders", "/api/v1/orders/{order_id}", "/api/v1/orders/{order_id}/cancel",
-                 "/api/v1/payments", "/api/v1/admin/sellers", "/api/v1/admin/products",
-                 "/api/v1/admin/products/{product_id}", "/api/v1/admin/members/{member_id}/points",
-                 "/api/v1/admin/coupons", "/api/v1/admin/coupons/{coupon_id}/issue", "/healthz", "/readyz",
-                 "/metrics"):
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/members",
+        "/api/v1/members/me",
+        "/api/v1/members/me/points",
+        "/api/v1/members/me/coupons",
+        "/api/v1/products",
+        "/api/v1/products/{product_id}",
+        "/api/v1/orders",
+        "/api/v1/orders/{order_id}",
+        "/api/v1/orders/{order_id}/cancel",
+        "/api/v1/payments",
+        "/api/v1/admin/sellers",
+        "/api/v1/admin/products",
+        "/api/v1/admin/products/{product_id}",
+        "/api/v1/admin/members/{member_id}/points",
+        "/api/v1/admin/coupons",
+        "/api/v1/admin/coupons/{coupon_id}/issue",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in paths, path

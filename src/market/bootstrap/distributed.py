@@ -153,6 +153,9 @@ async def _order(p: Process) -> list[APIRouter]:
     await p.publish_outbox()
     await p.consume(PAYMENT_EVENTS, order.handle)
     p.jobs.start(every(3600, order.forget_expired_keys, "idempotency-keys"), "keys")
+    p.jobs.start(
+        every(30, order.release_abandoned_placements, "abandoned-placements"), "abandoned-placements"
+    )
     return [rest.router(order, Auth(token_settings(s)))]
 
 

@@ -67,6 +67,8 @@ class Embedded:
         payment, interval = self.services.payment, self.settings.reconcile_interval_seconds
         self.jobs.start(every(interval, payment.reconcile_once, "reconciler"), "reconciler")
         self.jobs.start(every(3600, self.services.order.forget_expired_keys, "idempotency-keys"), "keys")
+        sweep = self.services.order.release_abandoned_placements
+        self.jobs.start(every(30, sweep, "abandoned-placements"), "abandoned-placements")
 
     async def stop(self) -> None:
         for relay in self.relays:

@@ -1,7 +1,13 @@
-"""The embedded mode's database: one SQLite file per service, WAL, one connection.
+"""The embedded mode's database: one SQLite file per service, WAL, one connection, group commit.
 
-sqlite3 is called directly (not through a thread pool or aiosqlite): each statement takes
-microseconds, and hopping threads per statement costs more than it saves.
+sqlite3 is called directly (not through a thread pool or aiosqlite): each statement takes microseconds,
+and hopping threads per statement costs more than it saves.
+
+Group commit: a transaction that writes runs as a SAVEPOINT inside one outer transaction shared by every
+transaction of the same event-loop turn; the outer COMMIT runs once per turn, and no transaction returns
+before the COMMIT that covers it — so a caller never acts on data that could still be lost, and one
+COMMIT serves many requests. A transaction that only reads issues neither BEGIN nor COMMIT; if it ran
+while a group was open (it may have seen the group's writes), it waits for that COMMIT too.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 
 from market.kernel.db import Params, Row
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
@@ -23,13 +31,23 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 class SqliteTx:
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+        self._conn = db.conn
+        self.writes = False
+
+    def _before(self, sql: str) -> None:
+        if not self.writes and sql.lstrip()[:7].upper().startswith(_WRITES):
+            self._db.open_group()
+            self._conn.execute("SAVEPOINT tx")
+            self.writes = True
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self._before(sql)
         return self._conn.execute(sql, params or {}).rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._before(sql)
         self._conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
@@ -45,37 +63,80 @@ class SqliteDatabase:
 
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = str(path)
-        self._begin = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        self._readonly = readonly
         if readonly:
             # Readers (the auditor) never take the write lock of a running service.
-            self._conn = sqlite3.connect(
-                f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
+            self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
+                                        check_same_thread=False)  # fmt: skip
         else:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = _dict_row
-        if not readonly:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.row_factory = _dict_row
         # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; a crash loses nothing.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=5000")
         self._lock = asyncio.Lock()
+        self._group: asyncio.Future[None] | None = None
+
+    def open_group(self) -> None:
+        """Begin the outer transaction of this turn, if not begun yet, and schedule its COMMIT."""
+        if self._group is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            loop = asyncio.get_running_loop()
+            self._group = loop.create_future()
+            loop.call_soon(self._commit_group)
+
+    def _commit_group(self) -> None:
+        group = self._group
+        if group is None:
+            return
+        if self._lock.locked():
+            # A transaction body is suspended mid-way: its savepoint is open; commit on a later turn.
+            asyncio.get_running_loop().call_soon(self._commit_group)
+            return
+        self._group = None
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            group.set_exception(exc)
+            group.exception()  # every waiter sees it; silence "never retrieved" when none waits
+            return
+        group.set_result(None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
+        if self._readonly:
+            async with self._lock:
+                self.conn.execute("BEGIN")
+                try:
+                    yield SqliteTx(self)
+                finally:
+                    self.conn.execute("ROLLBACK")
+            return
         async with self._lock:
-            self._conn.execute(self._begin)
+            tx = SqliteTx(self)
             try:
-                yield SqliteTx(self._conn)
+                yield tx
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if tx.writes:
+                    self.conn.execute("ROLLBACK TO tx")
+                    self.conn.execute("RELEASE tx")
                 raise
-            self._conn.execute("COMMIT")
+            if tx.writes:
+                self.conn.execute("RELEASE tx")
+            group = self._group
+        if group is not None:
+            await asyncio.shield(group)
 
     async def ping(self) -> None:
-        self._conn.execute("SELECT 1").fetchone()
+        self.conn.execute("SELECT 1").fetchone()
 
     async def close(self) -> None:
-        self._conn.close()
+        group = self._group
+        if group is not None:
+            self._commit_group()
+        self.conn.close()

@@ -38,8 +38,11 @@ class IdempotencyKeyRepository(Protocol):
 
     async def get(self, member_id: str, key: str) -> KeyUse | None: ...
 
-    async def take_over(self, abandoned: KeyUse, fingerprint: str, at: datetime) -> bool:
-        """Restart an abandoned in-flight use as this request's; False if it changed meanwhile."""
+    async def take_over(
+        self, abandoned: KeyUse, fingerprint: str, at: datetime, resource_id: str | None = None
+    ) -> bool:
+        """Restart an abandoned in-flight use as this request's; False if it changed meanwhile.
+        A stored resource id is kept; `resource_id` is recorded only where there was none."""
         ...
 
     async def finish(self, member_id: str, key: str, status_code: int, body: str, at: datetime) -> None:
@@ -47,6 +50,15 @@ class IdempotencyKeyRepository(Protocol):
         ...
 
     async def forget(self, member_id: str, key: str) -> None: ...
+
+    async def forget_unchanged(self, use: KeyUse) -> bool:
+        """Forget this very use: False (nothing forgotten) if the key was touched after `use.updated_at`."""
+        ...
+
+    async def abandoned_placements(self, before: datetime, limit: int) -> list[KeyUse]:
+        """Up to `limit` in-flight uses with a resource id, last touched at or before `before`, whose order
+        was never stored: placements that crashed, perhaps holding stock. Oldest first."""
+        ...
 
     async def forget_done_before(self, before: datetime) -> int:
         """Drop completed uses last touched before `before`; how many."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from fastapi import Depends, Request
@@ -55,9 +57,21 @@ class Auth:
                 "a Bearer token is required",
                 headers={"WWW-Authenticate": 'Bearer realm="market"'},
             )
+        principal, expires = self._decode(token.strip())
+        if time.time() >= expires:
+            raise ApiError(
+                "UNAUTHORIZED",
+                "the token has expired",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return principal
+
+    @lru_cache(maxsize=8192)  # noqa: B019 (one Auth per process, alive as long as it)
+    def _decode(self, token: str) -> tuple[Principal, float]:
+        """A valid token's principal and expiry; a client sends the same token many times, so it is kept."""
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self.settings.secret,
                 algorithms=[ALGORITHM],
                 audience=self.settings.audience,
@@ -76,4 +90,5 @@ class Auth:
                 "the token is invalid",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             ) from exc
-        return Principal(member_id=str(claims["sub"]), role=str(claims.get("role", "member")))
+        principal = Principal(member_id=str(claims["sub"]), role=str(claims.get("role", "member")))
+        return principal, float(claims["exp"])

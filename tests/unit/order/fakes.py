@@ -14,7 +14,7 @@ from market.kernel.events import Envelope, event
 from market.order.adapters.memory import OrderState, memory_uow
 from market.order.adapters.watch import AsyncioStatusWatch
 from market.order.domain import Order
-from market.order.ports import MemberSnapshot, ProductSnapshot
+from market.order.ports import MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
 from market.order.use_cases import OrderService
 from market.payment.domain.coupons import AVAILABLE, FIXED, CouponDefinition, IssuedCoupon
 from market.payment.domain.rules import Leg, Method
@@ -34,7 +34,8 @@ class FakeMembers:
 
 
 class FakeCatalog:
-    """Products with stock; reservations all lines or none, once per order, like the product service."""
+    """Products with stock; reservations all lines or none, once per order (refused once released), like
+    the product service."""
 
     def __init__(self) -> None:
         self.products: dict[str, ProductSnapshot] = {}
@@ -42,6 +43,7 @@ class FakeCatalog:
         self.reservations: dict[str, list[tuple[str, int]]] = {}
         self.released: list[str] = []
         self.unreachable = False
+        self.release_unreachable = False
         self.gate: asyncio.Barrier | None = None
 
     def add(self, product_id: str, price: int, stock: int = 10, on_sale: bool = True) -> ProductSnapshot:
@@ -59,6 +61,8 @@ class FakeCatalog:
             raise Unavailable("product")
         if order_id in self.reservations:
             return
+        if order_id in self.released:
+            raise DomainError("STOCK_RELEASED", f"the stock of order {order_id} was already released")
         for product_id, quantity in lines:
             if self.stock.get(product_id, 0) < quantity:
                 raise DomainError("OUT_OF_STOCK", "not enough stock", product_id=product_id)
@@ -67,6 +71,8 @@ class FakeCatalog:
         self.reservations[order_id] = list(lines)
 
     async def release_stock(self, order_id: str) -> None:
+        if self.release_unreachable:
+            raise Unavailable("product")
         self.released.append(order_id)
         for product_id, quantity in self.reservations.pop(order_id, []):
             self.stock[product_id] += quantity
@@ -112,8 +118,12 @@ class World:
     watch: AsyncioStatusWatch = field(default_factory=AsyncioStatusWatch)
 
     def __post_init__(self) -> None:
+        self.rewire(memory_uow(self.state))
+
+    def rewire(self, uow: UnitOfWorkFactory) -> None:
+        """Rebuild the service over another unit-of-work factory (one that fails, say)."""
         self.service = OrderService(
-            uow=memory_uow(self.state),
+            uow=uow,
             clock=self.clock,
             members=self.members,
             catalog=self.catalog,

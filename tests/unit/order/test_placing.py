@@ -178,7 +178,7 @@ async def test_if_the_order_cannot_be_stored_its_stock_is_given_back(world: Worl
             yield uow
             raise RuntimeError("disk full")
 
-    world.service._uow = broken_uow
+    world.rewire(broken_uow)
     with pytest.raises(RuntimeError):
         await world.place("mem_1", A)
     assert_nothing_written(world)

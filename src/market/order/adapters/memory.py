@@ -73,12 +73,14 @@ class MemoryIdempotencyKeys:
     async def get(self, member_id: str, key: str) -> KeyUse | None:
         return self._s.keys.get((member_id, key))
 
-    async def take_over(self, abandoned: KeyUse, fingerprint: str, at: datetime) -> bool:
+    async def take_over(
+        self, abandoned: KeyUse, fingerprint: str, at: datetime, resource_id: str | None = None
+    ) -> bool:
         current = self._s.keys.get((abandoned.member_id, abandoned.key))
         if current is None or current.state != IN_FLIGHT or current.updated_at != abandoned.updated_at:
             return False
         self._s.keys[(abandoned.member_id, abandoned.key)] = replace(
-            current, fingerprint=fingerprint, updated_at=at
+            current, fingerprint=fingerprint, updated_at=at, resource_id=current.resource_id or resource_id
         )
         return True
 
@@ -90,6 +92,24 @@ class MemoryIdempotencyKeys:
 
     async def forget(self, member_id: str, key: str) -> None:
         self._s.keys.pop((member_id, key), None)
+
+    async def forget_unchanged(self, use: KeyUse) -> bool:
+        current = self._s.keys.get((use.member_id, use.key))
+        if current is None or current.updated_at != use.updated_at:
+            return False
+        del self._s.keys[(use.member_id, use.key)]
+        return True
+
+    async def abandoned_placements(self, before: datetime, limit: int) -> list[KeyUse]:
+        found = [
+            use
+            for use in self._s.keys.values()
+            if use.state == IN_FLIGHT
+            and use.resource_id is not None
+            and use.updated_at <= before
+            and use.resource_id not in self._s.orders
+        ]
+        return sorted(found, key=lambda use: use.updated_at)[:limit]
 
     async def forget_done_before(self, before: datetime) -> int:
         old = [k for k, use in self._s.keys.items() if use.state == DONE and use.updated_at < before]

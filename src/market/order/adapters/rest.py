@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from market.kernel.clock import iso
-from market.order.domain import Order, OrderStatus, Replay
+from market.order.domain import Order, OrderStatus, Replay, Started, new_order_id
 from market.order.use_cases import OrderService
 from market.payment.domain.rules import Leg, Method
 from market.web.auth import Auth, Principal
@@ -123,17 +123,20 @@ async def _keyed(
     member_id: str,
     key: str,
     request_fingerprint: str,
-    act: Callable[[], Awaitable[Order]],
+    act: Callable[[Started], Awaitable[Order]],
     answer: Answer,
+    resource_id: str | None = None,
 ) -> Response:
-    """Run `act` once per Idempotency-Key: store its 2xx answer, or forget the key if it fails."""
+    """Run `act` once per Idempotency-Key: store its 2xx answer, or forget the key if it fails.
+
+    `resource_id`: the id of the order a placement would create; `act` gets the one the key remembers."""
     status, orders_path, wait, settled = answer
-    begun = await service.begin(member_id, key, request_fingerprint)
+    begun = await service.begin(member_id, key, request_fingerprint, resource_id)
     if isinstance(begun, Replay):
         order_id = orjson.loads(begun.body)["id"]
         return _answer(begun.status, begun.body.encode(), f"{orders_path}/{order_id}")
     try:
-        order = await act()
+        order = await act(begun)
     except BaseException:
         try:
             await service.abandon(member_id, key)
@@ -164,11 +167,15 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         items = [(line.product_id, line.quantity) for line in body.items]
         legs = [Leg(Method(p.method), p.amount, p.payment_key, p.coupon_id) for p in body.payments]
 
-        async def act() -> Order:
-            return await service.place_order(principal.member_id, items, legs)
+        async def act(begun: Started) -> Order:
+            # A retry after a crash gets the order id of the first attempt: that order, never a second.
+            return await service.place_order(principal.member_id, items, legs, begun.resource_id)
 
         answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
-        return await _keyed(service, principal.member_id, key, fingerprint(request, body), act, answer)
+        request_fingerprint = fingerprint(request, body)
+        return await _keyed(
+            service, principal.member_id, key, request_fingerprint, act, answer, new_order_id()
+        )
 
     @r.get("/orders", response_class=FastJSON, summary="My orders, newest first")
     async def list_orders(
@@ -210,7 +217,7 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
 
         With `Prefer: wait=N` it answers once the order is CANCELLED, or after N seconds."""
 
-        async def act() -> Order:
+        async def act(begun: Started) -> Order:
             return await service.cancel_order(principal.member_id, order_id, principal.is_admin)
 
         orders_path = request.url.path.removesuffix(f"/{order_id}/cancel")

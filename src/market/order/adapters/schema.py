@@ -1,4 +1,6 @@
-"""The order database: orders (lines, legs and timeline as JSON values of the row) and idempotency keys."""
+"""The order database: orders (lines, legs and timeline as JSON values of the row) and idempotency keys.
+
+Append a migration to change the schema; never edit one that has shipped."""
 
 from __future__ import annotations
 
@@ -35,4 +37,7 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_state ON idempotency_keys (state, updated_at)
 """
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS]
+# A placement's key remembers the order it places, for retries and the sweep of crashed placements.
+KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) NULL"
+
+MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE]

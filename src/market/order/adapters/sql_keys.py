@@ -15,7 +15,9 @@ def _at(text: str) -> datetime:
     return when
 
 
-_KEY_COLUMNS = "member_id, idem_key, fingerprint, state, status_code, response_body, created_at, updated_at"
+_KEY_COLUMNS = (
+    "member_id, idem_key, fingerprint, state, status_code, response_body, created_at, updated_at, resource_id"
+)
 
 
 def _key_use(row: Row) -> KeyUse:
@@ -28,6 +30,7 @@ def _key_use(row: Row) -> KeyUse:
         updated_at=_at(row["updated_at"]),
         status_code=row["status_code"],
         response_body=row["response_body"],
+        resource_id=row["resource_id"],
     )
 
 
@@ -39,7 +42,7 @@ class SqlIdempotencyKeys:
         # Insert first: of two concurrent first uses, exactly one inserts (no lock on a missing row).
         changed = await self._tx.execute(
             f"{insert_ignore(self._tx.dialect)} INTO idempotency_keys ({_KEY_COLUMNS})"
-            " VALUES (:m, :k, :f, :s, NULL, NULL, :c, :u)",
+            " VALUES (:m, :k, :f, :s, NULL, NULL, :c, :u, :r)",
             {
                 "m": use.member_id,
                 "k": use.key,
@@ -47,6 +50,7 @@ class SqlIdempotencyKeys:
                 "s": use.state,
                 "c": iso(use.created_at),
                 "u": iso(use.updated_at),
+                "r": use.resource_id,
             },
         )
         return changed == 1
@@ -58,13 +62,16 @@ class SqlIdempotencyKeys:
         )
         return _key_use(row) if row else None
 
-    async def take_over(self, abandoned: KeyUse, fingerprint: str, at: datetime) -> bool:
+    async def take_over(
+        self, abandoned: KeyUse, fingerprint: str, at: datetime, resource_id: str | None = None
+    ) -> bool:
         changed = await self._tx.execute(
-            "UPDATE idempotency_keys SET fingerprint = :f, updated_at = :u"
+            "UPDATE idempotency_keys SET fingerprint = :f, updated_at = :u, resource_id = COALESCE(resource_id, :r)"
             " WHERE member_id = :m AND idem_key = :k AND state = :s AND updated_at = :seen",
             {
                 "f": fingerprint,
                 "u": iso(at),
+                "r": resource_id,
                 "m": abandoned.member_id,
                 "k": abandoned.key,
                 "s": IN_FLIGHT,
@@ -92,6 +99,23 @@ class SqlIdempotencyKeys:
         await self._tx.execute(
             "DELETE FROM idempotency_keys WHERE member_id = :m AND idem_key = :k", {"m": member_id, "k": key}
         )
+
+    async def forget_unchanged(self, use: KeyUse) -> bool:
+        changed = await self._tx.execute(
+            "DELETE FROM idempotency_keys WHERE member_id = :m AND idem_key = :k AND updated_at = :seen",
+            {"m": use.member_id, "k": use.key, "seen": iso(use.updated_at)},
+        )
+        return changed == 1
+
+    async def abandoned_placements(self, before: datetime, limit: int) -> list[KeyUse]:
+        rows = await self._tx.fetchall(
+            f"SELECT {_KEY_COLUMNS} FROM idempotency_keys"
+            " WHERE state = :s AND updated_at <= :before AND resource_id IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM orders WHERE orders.id = idempotency_keys.resource_id)"
+            " ORDER BY updated_at LIMIT :n",
+            {"s": IN_FLIGHT, "before": iso(before), "n": limit},
+        )
+        return [_key_use(r) for r in rows]
 
     async def forget_done_before(self, before: datetime) -> int:
         return await self._tx.execute(

@@ -11,7 +11,14 @@ from market.order.domain.keys import (
     replay_of,
 )
 from market.order.domain.lines import MAX_LINES, MAX_QUANTITY, Line, Offer, check_lines, price_lines
-from market.order.domain.order import CANCEL_WINDOW, Order, OrderStatus, PaymentLeg, TimelineEntry
+from market.order.domain.order import (
+    CANCEL_WINDOW,
+    Order,
+    OrderStatus,
+    PaymentLeg,
+    TimelineEntry,
+    new_order_id,
+)
 from market.order.domain.saga import REACTIONS, cancellation_requested, order_created
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "TimelineEntry",
     "cancellation_requested",
     "check_lines",
+    "new_order_id",
     "order_created",
     "price_lines",
     "replay_of",

@@ -1,4 +1,9 @@
-"""An Idempotency-Key's use by a member (Stripe's contract, SPEC §5)."""
+"""An Idempotency-Key's use by a member (Stripe's contract, SPEC §5).
+
+A placement's key also remembers the id of the order it places (`resource_id`, chosen when the key is first
+claimed): whoever resumes the key after a crash (a retry, the sweep of abandoned placements) knows which
+order's stock may be held and whether that order was stored. A cancellation's key has none.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ KEY_RETENTION = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class KeyUse:
-    """A member's use of an Idempotency-Key: the request's fingerprint, and its response once done."""
+    """A member's use of an Idempotency-Key: the request's fingerprint, the order a placement places,
+    and the response once done."""
 
     member_id: str
     key: str
@@ -25,15 +31,24 @@ class KeyUse:
     updated_at: datetime
     status_code: int | None = None
     response_body: str | None = None
+    resource_id: str | None = None
 
     def abandoned(self, now: datetime) -> bool:
         """An in-flight request this old has crashed (no request runs for a minute): it may be taken over."""
         return self.state == IN_FLIGHT and now - self.updated_at >= ABANDONED_AFTER
 
+    def resumable_by(self, fingerprint: str, now: datetime) -> bool:
+        """Abandoned, and if it places an order, by the same request: another one would inherit an order id
+        whose stock (or stored order) is the first request's."""
+        return self.abandoned(now) and (self.resource_id is None or self.fingerprint == fingerprint)
+
 
 @dataclass(frozen=True)
 class Started:
-    """This request holds the key: run it, then `complete` or `abandon` it."""
+    """This request holds the key: run it, then `complete` or `abandon` it. A placement places the order
+    `resource_id` (which an earlier, crashed attempt with this key may already have stored)."""
+
+    resource_id: str | None = None
 
 
 @dataclass(frozen=True)

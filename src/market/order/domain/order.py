@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from market.kernel.errors import DomainError
+from market.kernel.ids import new_id
 from market.order.domain.lines import Line
 
 CANCEL_WINDOW = timedelta(hours=24)
@@ -29,6 +30,11 @@ TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
 }
 LEG_PENDING = "PENDING"
 MAIN_AND_KEYED = frozenset({"PG", "BNPL"})
+
+
+def new_order_id() -> str:
+    """A fresh order id (time-ordered: lists page by it)."""
+    return new_id("ord")
 
 
 @dataclass(frozen=True)

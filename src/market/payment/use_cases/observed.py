@@ -50,7 +50,10 @@ class Observed:
     ) -> None:
         seconds = time.perf_counter() - start
         self._metrics.observe(self._method.value, action, outcome, seconds)
-        level = logging.INFO if outcome in ("ok", "refused") else logging.WARNING
+        # A step that worked is routine (debug); a refusal is business as usual; anything else needs a look.
+        level = {"ok": logging.DEBUG, "refused": logging.INFO}.get(outcome, logging.WARNING)
+        if not log.isEnabledFor(level):
+            return
         log.log(
             level,
             "payment %s %s %s: %s%s (%.3fs)",

@@ -1,0 +1,120 @@
+"""Placing an order (SPEC §3 steps 2–6): validate, reserve the stock, store it PENDING with OrderCreated.
+
+Decisions where the SPEC is silent:
+- A member that does not exist answers NOT_FOUND; an inactive one (withdrawn, suspended) FORBIDDEN: its
+  token may still be valid, but it may no longer order.
+- A placement under an Idempotency-Key gets its order id from the key (`order_id`), so a retry after a
+  crash places that same order: if the crashed attempt stored it, the retry returns it as it is now and
+  reserves or writes nothing (checking the rules again could refuse it: its coupon is used, its points
+  spent). If the crashed attempt only reserved, the retry's reservation under the same id finds the stock
+  held and succeeds. If the stock was released meanwhile (the sweep of abandoned placements got there
+  first), the product service refuses it (STOCK_RELEASED, 409) rather than take it again, and that error
+  answers: nothing is held, the key is forgotten, and the client's next retry starts afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from market.kernel.clock import Clock
+from market.kernel.errors import DomainError, NotFound
+from market.order.domain import (
+    Order,
+    PaymentLeg,
+    check_lines,
+    new_order_id,
+    order_created,
+    price_lines,
+)
+from market.order.ports import Catalog, Coupons, Members, UnitOfWorkFactory
+from market.payment.domain import rules
+from market.payment.domain.coupons import IssuedCoupon
+from market.payment.domain.rules import Leg, Method, PlanContext
+
+log = logging.getLogger("market.order")
+
+
+class Placing:
+    def __init__(
+        self, *, uow: UnitOfWorkFactory, clock: Clock, members: Members, catalog: Catalog, coupons: Coupons
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._members = members
+        self._catalog = catalog
+        self._coupons = coupons
+
+    async def place_order(
+        self,
+        member_id: str,
+        items: Sequence[tuple[str, int]],
+        payments: Sequence[Leg],
+        order_id: str | None = None,
+    ) -> Order:
+        if order_id is not None:
+            placed = await self._stored(member_id, order_id)
+            if placed is not None:
+                return placed
+        requested, legs = tuple(items), tuple(payments)
+        check_lines(requested)
+        rules.check(PlanContext(legs), "plan")
+        member, products, coupon = await asyncio.gather(
+            self._members.get_member(member_id),
+            self._catalog.get_products([product_id for product_id, _ in requested]),
+            self._coupon_of(legs),
+        )
+        if member is None:
+            raise NotFound("member")
+        if not member.active:
+            raise DomainError("FORBIDDEN", "this account may not place orders")
+        lines = price_lines(requested, {p.id: p for p in products})
+        now, order_id = self._clock.now(), order_id or new_order_id()
+        total = sum(line.line_amount for line in lines)
+        context = PlanContext(legs, member_id, order_id, total, coupon, member.point_balance, now)
+        rules.check(context, "order")
+        planned = [
+            PaymentLeg.planned(leg.method.value, leg.amount, leg.payment_key, leg.coupon_id) for leg in legs
+        ]
+        order = Order.place(order_id, member_id, lines, planned, now)
+        await self._reserve(order)
+        try:
+            async with self._uow() as uow:
+                await uow.orders.add(order)
+                await uow.outbox.add(order_created(order))
+        except BaseException:
+            await self._release(order.id)
+            raise
+        return order
+
+    async def _stored(self, member_id: str, order_id: str) -> Order | None:
+        async with self._uow() as uow:
+            placed = await uow.orders.get(order_id)
+        if placed is not None and placed.member_id != member_id:
+            raise NotFound("order")  # an id from another member's key: never theirs to see
+        return placed
+
+    async def _coupon_of(self, legs: tuple[Leg, ...]) -> IssuedCoupon | None:
+        leg = next((leg for leg in legs if leg.method == Method.COUPON), None)
+        if leg is None or not leg.coupon_id:
+            return None
+        return await self._coupons.get_issued_coupon(leg.coupon_id)
+
+    async def _reserve(self, order: Order) -> None:
+        try:
+            await self._catalog.reserve_stock(
+                order.id, [(line.product_id, line.quantity) for line in order.items]
+            )
+        except DomainError:
+            raise  # OUT_OF_STOCK, STOCK_RELEASED: nothing was taken
+        except BaseException:
+            # Unanswered: the stock may have been taken for an order that will never exist.
+            await self._release(order.id)
+            raise
+
+    async def _release(self, order_id: str) -> None:
+        try:
+            await self._catalog.release_stock(order_id)
+        except Exception:
+            log.exception("could not give back the stock of abandoned order %s", order_id)
