@@ -66,3 +66,21 @@ def test_the_url_helper_escapes_the_password() -> None:
     url = create_database_url("market_order", port=3307, password="p@ss:w/rd")
     assert url == "mysql+asyncmy://market:p%40ss%3Aw%2Frd@127.0.0.1:3307/market_order"
     assert MysqlDatabase(url).url == "mysql+asyncmy://market:***@127.0.0.1:3307/market_order"
+
+
+async def test_a_connection_lost_mid_transaction_is_unavailable_and_the_next_transaction_works() -> None:
+    from market.kernel.errors import Unavailable
+
+    async with mysql_database(pool_size=2, max_overflow=0) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+        with pytest.raises(Unavailable):
+            async with db.transaction() as tx:
+                row = await tx.fetchone("SELECT CONNECTION_ID() AS id")
+                assert row is not None
+                async with db.transaction() as killer:
+                    await killer.execute(f"KILL CONNECTION {int(row['id'])}")
+                await tx.execute("INSERT INTO t VALUES (1)")
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO t VALUES (2)")
+            assert await tx.fetchall("SELECT id FROM t") == [{"id": 2}]
