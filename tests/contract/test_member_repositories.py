@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from market.infra.migrations import migrate
-from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
 from market.member.adapters.jwt import JwtTokenIssuer
@@ -22,20 +21,20 @@ from market.member.domain import LedgerEntry, Member
 from market.member.ports import UnitOfWork
 from market.member.use_cases import MemberService
 from market.web.auth import TokenSettings
+from tests.contract.backends import SQL_BACKENDS, sql_database
 
 UoW = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 T0 = ManualClock().now()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_BACKENDS])
 async def uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UoW]:
     if request.param == "memory":
         yield memory_uow()
         return
-    db = SqliteDatabase(tmp_path / "member.db")
-    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
-    yield sql_uow(db, ManualClock())
-    await db.close()
+    async with sql_database(request.param, tmp_path, "member") as db:
+        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+        yield sql_uow(db, ManualClock())
 
 
 def member(n: int = 1, email: str | None = None, balance: int = 0) -> Member:

@@ -20,6 +20,7 @@ from market.payment.domain.coupons import AVAILABLE, USED, CouponDefinition, Iss
 from market.payment.domain.payment import LegStatus, Payment, PaymentStatus
 from market.payment.domain.rules import Leg, Method
 from market.payment.ports import LeaseLost, UnitOfWorkFactory
+from tests.contract.backends import SQL_BACKENDS, sql_database
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -30,7 +31,7 @@ class Store:
     outbox: Callable[[], Awaitable[list[str]]]  # the event ids committed to the outbox
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_BACKENDS])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "memory":
         state = MemoryState()
@@ -40,15 +41,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
         yield Store(memory_uow(state), memory_outbox)
         return
-    db = SqliteDatabase(tmp_path / "payment.db")
-    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+    async with sql_database(request.param, tmp_path, "payment") as db:
+        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
 
-    async def sql_outbox() -> list[str]:
-        async with db.transaction() as tx:
-            return [r["event_id"] for r in await tx.fetchall("SELECT event_id FROM outbox ORDER BY seq")]
+        async def sql_outbox() -> list[str]:
+            async with db.transaction() as tx:
+                return [r["event_id"] for r in await tx.fetchall("SELECT event_id FROM outbox ORDER BY seq")]
 
-    yield Store(sql_uow(db, ManualClock(T0)), sql_outbox)
-    await db.close()
+        yield Store(sql_uow(db, ManualClock(T0)), sql_outbox)
 
 
 def payment(order_id: str = "ord_1", lease: timedelta = timedelta(seconds=15)) -> Payment:

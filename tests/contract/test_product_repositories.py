@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from market.infra.migrations import migrate
-from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
 from market.kernel.events import event
@@ -21,21 +20,21 @@ from market.product.adapters.sql import sql_uow
 from market.product.domain import RELEASED, RESERVED, Product, Reservation, Seller
 from market.product.ports import UnitOfWork
 from market.product.use_cases import ProductService
+from tests.contract.backends import SQL_BACKENDS, sql_database
 
 UoW = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 T0 = ManualClock().now()
 T1 = T0 + timedelta(minutes=1)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *SQL_BACKENDS])
 async def uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UoW]:
     if request.param == "memory":
         yield memory_uow()
         return
-    db = SqliteDatabase(tmp_path / "product.db")
-    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
-    yield sql_uow(db, ManualClock())
-    await db.close()
+    async with sql_database(request.param, tmp_path, "product") as db:
+        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+        yield sql_uow(db, ManualClock())
 
 
 def product(n: int = 1, stock: int = 5, status: str = "ON_SALE") -> Product:
