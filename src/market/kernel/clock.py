@@ -54,3 +54,11 @@ def parse_iso(text: str | None) -> datetime | None:
     if text is None:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def parse_iso_required(text: str) -> datetime:
+    """A stored timestamp that must be there (a NOT NULL column): ValueError if it is missing."""
+    when = parse_iso(text) if text else None
+    if when is None:
+        raise ValueError(f"a timestamp is required, got {text!r}")
+    return when

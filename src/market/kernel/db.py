@@ -7,12 +7,13 @@ anything but its own statements: on SQLite one connection serialises all transac
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
+UoW = TypeVar("UoW")
 
 
 class Tx(Protocol):
@@ -39,6 +40,19 @@ class Database(Protocol):
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def transaction_uow(
+    db: Database, make: Callable[[Tx], UoW]
+) -> Callable[[], AbstractAsyncContextManager[UoW]]:
+    """A unit-of-work factory over `db`: each block is one transaction, its repositories made by `make`."""
+
+    @asynccontextmanager
+    async def uow() -> AsyncIterator[UoW]:
+        async with db.transaction() as tx:
+            yield make(tx)
+
+    return uow
 
 
 def insert_ignore(dialect: str) -> str:

@@ -100,6 +100,10 @@ async def test_coupon_endpoints_are_for_admins_and_check_their_input(
     member = world.member()
     forbidden = await http.post("/api/v1/admin/coupons", headers=bearer(member), json=definition())
     assert (forbidden.status_code, forbidden.json()["code"]) == (403, "FORBIDDEN")
+    not_yours = await http.post(
+        "/api/v1/admin/coupons/cpn_any/issue", headers=bearer(member), json={"member_id": member}
+    )
+    assert (not_yours.status_code, not_yours.json()["code"]) == (403, "FORBIDDEN")
     assert (await http.post("/api/v1/admin/coupons", json=definition())).status_code == 401
     for bad in (
         definition(discount_value="5"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 
+from market.infra.memory import snapshot_uow
 from market.member.domain import LedgerEntry, Member
 
 
@@ -88,16 +89,4 @@ def memory_uow(
     state: MemberState | None = None,
 ) -> Callable[[], AbstractAsyncContextManager[MemoryUnitOfWork]]:
     """A unit-of-work factory over `state` (a fresh one if not given); blocks never interleave."""
-    state = state if state is not None else MemberState()
-
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[MemoryUnitOfWork]:
-        async with state.lock:
-            snap = state.snapshot()
-            try:
-                yield MemoryUnitOfWork(state)
-            except BaseException:
-                state.restore(snap)
-                raise
-
-    return uow
+    return snapshot_uow(state if state is not None else MemberState(), MemoryUnitOfWork)

@@ -1,6 +1,5 @@
 """The member REST API: login, sign-up, the signed-in member, its point ledger, admin grants."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -12,7 +11,6 @@ from market.member.domain import MAX_POINTS, LedgerEntry, Member
 from market.member.use_cases import MemberService
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
-from market.web.problems import ApiError
 
 
 class LoginBody(BaseModel):
@@ -54,23 +52,10 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-def admin_of(auth: Auth) -> Callable[[Principal], Awaitable[Principal]]:
-    """What `auth.admin` means. The kit's own `auth.admin` names its dependency in a string annotation
-    (`from __future__ import annotations`) that FastAPI cannot resolve, so it demands a `principal`
-    query parameter and answers 422; use `Depends(auth.admin)` again once web/auth.py is fixed."""
-
-    async def admin(principal: Annotated[Principal, Depends(auth.member)]) -> Principal:
-        if not principal.is_admin:
-            raise ApiError("FORBIDDEN", "this needs the admin role")
-        return principal
-
-    return admin
-
-
 def router(service: MemberService, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["members"], default_response_class=FastJSON)
     Signed = Annotated[Principal, Depends(auth.member)]
-    Admin = Annotated[Principal, Depends(admin_of(auth))]
+    Admin = Annotated[Principal, Depends(auth.admin)]
     Limit = Annotated[int, Query(ge=1, le=100)]
     Cursor = Annotated[str | None, Query(max_length=64)]
 

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from market.kernel.clock import Clock, iso, parse_iso
-from market.kernel.db import Database, Row, Tx, insert_ignore
+from market.kernel.clock import Clock, iso, parse_iso_required
+from market.kernel.db import Database, Row, Tx, insert_ignore, transaction_uow
 from market.kernel.db import for_update as lock_clause
 from market.member.domain import LedgerEntry, Member
 
 _MEMBER_COLUMNS = "id, email, name, role, status, point_balance, created_at"
 _LEDGER_COLUMNS = "id, member_id, delta, balance_after, reason, order_id, kind, created_at"
-
-
-def _when(text: str) -> datetime:
-    when = parse_iso(text)
-    assert when is not None
-    return when
 
 
 def _member(row: Row) -> Member:
@@ -31,7 +24,7 @@ def _member(row: Row) -> Member:
         role=row["role"],
         status=row["status"],
         point_balance=int(row["point_balance"]),
-        created_at=_when(row["created_at"]),
+        created_at=parse_iso_required(row["created_at"]),
     )
 
 
@@ -44,7 +37,7 @@ def _entry(row: Row) -> LedgerEntry:
         reason=row["reason"],
         order_id=row["order_id"],
         kind=row["kind"],
-        created_at=_when(row["created_at"]),
+        created_at=parse_iso_required(row["created_at"]),
     )
 
 
@@ -131,9 +124,4 @@ def sql_uow(
 ) -> Callable[[], AbstractAsyncContextManager[SqlUnitOfWork]]:
     """The member service's unit-of-work factory over `db` (member has no outbox: `outbox_wake` is unused)."""
 
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[SqlUnitOfWork]:
-        async with db.transaction() as tx:
-            yield SqlUnitOfWork(tx)
-
-    return uow
+    return transaction_uow(db, SqlUnitOfWork)

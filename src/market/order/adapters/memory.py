@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from market.infra.memory import MemoryInbox, MemoryOutbox, snapshot_uow
 from market.kernel.events import Envelope
 from market.order.domain import DONE, IN_FLIGHT, KeyUse, Order, OrderStatus
 
@@ -118,47 +119,16 @@ class MemoryIdempotencyKeys:
         return len(old)
 
 
-class MemoryOutbox:
-    def __init__(self, state: OrderState) -> None:
-        self._s = state
-
-    async def add(self, envelope: Envelope) -> None:
-        self._s.outbox.append(envelope)
-
-
-class MemoryInbox:
-    def __init__(self, state: OrderState) -> None:
-        self._s = state
-
-    async def claim(self, envelope: Envelope) -> bool:
-        if envelope.event_id in self._s.inbox:
-            return False
-        self._s.inbox.add(envelope.event_id)
-        return True
-
-
 class MemoryUnitOfWork:
     def __init__(self, state: OrderState) -> None:
         self.orders = MemoryOrders(state)
         self.idempotency_keys = MemoryIdempotencyKeys(state)
-        self.outbox = MemoryOutbox(state)
-        self.inbox = MemoryInbox(state)
+        self.outbox = MemoryOutbox(state.outbox)
+        self.inbox = MemoryInbox(state.inbox)
 
 
 def memory_uow(
     state: OrderState | None = None,
 ) -> Callable[[], AbstractAsyncContextManager[MemoryUnitOfWork]]:
     """A unit-of-work factory over `state` (a fresh one if not given); blocks never interleave."""
-    state = state if state is not None else OrderState()
-
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[MemoryUnitOfWork]:
-        async with state.lock:
-            snap = state.snapshot()
-            try:
-                yield MemoryUnitOfWork(state)
-            except BaseException:
-                state.restore(snap)
-                raise
-
-    return uow
+    return snapshot_uow(state if state is not None else OrderState(), MemoryUnitOfWork)

@@ -8,16 +8,15 @@ one UPDATE, and reading an order one row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
 from market.infra.outbox import SqlInbox, SqlOutbox
-from market.kernel.clock import Clock, iso, parse_iso
-from market.kernel.db import Database, Row, Tx
+from market.kernel.clock import Clock, iso, parse_iso, parse_iso_required
+from market.kernel.db import Database, Row, Tx, transaction_uow
 from market.kernel.db import for_update as locking
 from market.order.adapters.sql_keys import SqlIdempotencyKeys
 from market.order.domain import Line, Order, OrderStatus, PaymentLeg, TimelineEntry
@@ -86,18 +85,14 @@ def _order(row: Row) -> Order:
             PaymentLeg(p["method"], p["amount"], p["status"], p.get("payment_key"), p.get("coupon_id"))
             for p in legs
         ),
-        created_at=_at(row["created_at"]),
-        timeline=tuple(TimelineEntry(_at(t["at"]), t["event"], t.get("detail")) for t in timeline),
+        created_at=parse_iso_required(row["created_at"]),
+        timeline=tuple(
+            TimelineEntry(parse_iso_required(t["at"]), t["event"], t.get("detail")) for t in timeline
+        ),
         failure_reason=row["failure_reason"],
         paid_at=parse_iso(row["paid_at"]),
         cancelled_at=parse_iso(row["cancelled_at"]),
     )
-
-
-def _at(text: str) -> datetime:
-    when = parse_iso(text)
-    assert when is not None
-    return when
 
 
 class SqlOrders:
@@ -157,9 +152,4 @@ def sql_uow(
 ) -> Callable[[], AbstractAsyncContextManager[SqlUnitOfWork]]:
     """The order service's unit-of-work factory over `db`: one transaction per block."""
 
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[SqlUnitOfWork]:
-        async with db.transaction() as tx:
-            yield SqlUnitOfWork(tx, clock, outbox_wake)
-
-    return uow
+    return transaction_uow(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from market.kernel.clock import iso, parse_iso
+from market.kernel.clock import iso, parse_iso_required
 from market.kernel.db import Row, Tx, insert_ignore
 from market.order.domain import DONE, IN_FLIGHT, KeyUse
-
-
-def _at(text: str) -> datetime:
-    when = parse_iso(text)
-    assert when is not None
-    return when
-
 
 _KEY_COLUMNS = (
     "member_id, idem_key, fingerprint, state, status_code, response_body, created_at, updated_at, resource_id"
@@ -26,8 +19,8 @@ def _key_use(row: Row) -> KeyUse:
         key=row["idem_key"],
         fingerprint=row["fingerprint"],
         state=row["state"],
-        created_at=_at(row["created_at"]),
-        updated_at=_at(row["updated_at"]),
+        created_at=parse_iso_required(row["created_at"]),
+        updated_at=parse_iso_required(row["updated_at"]),
         status_code=row["status_code"],
         response_body=row["response_body"],
         resource_id=row["resource_id"],

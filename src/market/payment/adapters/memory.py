@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from market.infra.memory import MemoryInbox, MemoryOutbox, snapshot_uow
 from market.kernel.clock import iso, parse_iso
 from market.kernel.events import Envelope
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import issued_from_row, payment_from_row, payment_to_row
 from market.payment.domain.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import IN_FLIGHT, Payment, PaymentStatus
-from market.payment.ports import CouponRepository, LeaseLost, PaymentRepository, UnitOfWork, UnitOfWorkFactory
+from market.payment.ports import CouponRepository, LeaseLost, PaymentRepository, UnitOfWorkFactory
 
 
 @dataclass
@@ -157,45 +156,14 @@ class MemoryCoupons:
         return True
 
 
-class MemoryOutbox:
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def add(self, envelope: Envelope) -> None:
-        self._s.outbox.append(envelope)
-
-
-class MemoryInbox:
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def claim(self, envelope: Envelope) -> bool:
-        if envelope.event_id in self._s.inbox:
-            return False
-        self._s.inbox.add(envelope.event_id)
-        return True
-
-
 class MemoryUnitOfWork:
     def __init__(self, state: MemoryState) -> None:
         self.payments: PaymentRepository = MemoryPayments(state)
         self.coupons: CouponRepository = MemoryCoupons(state)
-        self.outbox: Outbox = MemoryOutbox(state)
-        self.inbox: Inbox = MemoryInbox(state)
+        self.outbox: Outbox = MemoryOutbox(state.outbox)
+        self.inbox: Inbox = MemoryInbox(state.inbox)
 
 
 def memory_uow(state: MemoryState | None = None) -> UnitOfWorkFactory:
     """A unit of work over `state`: blocks never interleave, and one that raises leaves no trace."""
-    held = state if state is not None else MemoryState()
-
-    @asynccontextmanager
-    async def unit_of_work() -> AsyncIterator[UnitOfWork]:
-        async with held.lock:
-            snap = held.snapshot()
-            try:
-                yield MemoryUnitOfWork(held)
-            except BaseException:
-                held.restore(snap)
-                raise
-
-    return unit_of_work
+    return snapshot_uow(state if state is not None else MemoryState(), MemoryUnitOfWork)

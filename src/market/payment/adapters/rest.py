@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations`: FastAPI must see the dependency types defined inside router().
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,7 +14,6 @@ from market.payment.domain.payment import PaymentLeg
 from market.payment.use_cases import HeldCoupon, PaymentService
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
-from market.web.problems import ApiError
 
 MAX_MONEY = 1_000_000_000_000
 
@@ -73,21 +71,10 @@ def leg_json(order_id: str, leg: PaymentLeg) -> dict[str, Any]:
     }
 
 
-def _admin(auth: Auth) -> Callable[[Principal], Awaitable[Principal]]:
-    # auth.admin names its dependency in a string annotation FastAPI cannot resolve (it would ask for a
-    # `principal` query parameter): the same check, spelled out here.
-    async def admin(principal: Annotated[Principal, Depends(auth.member)]) -> Principal:
-        if not principal.is_admin:
-            raise ApiError("FORBIDDEN", "this needs the admin role")
-        return principal
-
-    return admin
-
-
 def router(service: PaymentService, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["payments"], default_response_class=FastJSON)
     Signed = Annotated[Principal, Depends(auth.member)]
-    Admin = Annotated[Principal, Depends(_admin(auth))]
+    Admin = Annotated[Principal, Depends(auth.admin)]
 
     @api.get("/payments", summary="Payment history of an order: its legs, their states and refunds")
     async def payments(

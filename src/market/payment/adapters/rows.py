@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from market.kernel.clock import iso, parse_iso
+from market.kernel.clock import iso, parse_iso, parse_iso_required
 from market.kernel.db import Row
 from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import LegStatus, Payment, PaymentLeg, PaymentStatus
@@ -47,15 +47,13 @@ def payment_to_row(p: Payment) -> dict[str, Any]:
 
 
 def payment_from_row(row: Row) -> Payment:
-    created, updated = parse_iso(row["created_at"]), parse_iso(row["updated_at"])
-    assert created is not None and updated is not None
     return Payment(
         order_id=row["order_id"],
         member_id=row["member_id"],
         total_amount=int(row["total_amount"]),
         legs=[leg_from_json(raw) for raw in json.loads(row["legs"])],
-        created_at=created,
-        updated_at=updated,
+        created_at=parse_iso_required(row["created_at"]),
+        updated_at=parse_iso_required(row["updated_at"]),
         status=PaymentStatus(row["status"]),
         failure_reason=row["failure_reason"],
         attempts=int(row["attempts"]),
@@ -72,8 +70,6 @@ def definition_to_row(d: CouponDefinition) -> dict[str, Any]:
 
 
 def definition_from_row(row: Row) -> CouponDefinition:
-    valid_from, valid_until = parse_iso(row["valid_from"]), parse_iso(row["valid_until"])
-    assert valid_from is not None and valid_until is not None
     return CouponDefinition(
         id=row["id"],
         name=row["name"],
@@ -81,8 +77,8 @@ def definition_from_row(row: Row) -> CouponDefinition:
         discount_value=int(row["discount_value"]),
         max_discount=None if row["max_discount"] is None else int(row["max_discount"]),
         min_order_amount=int(row["min_order_amount"]),
-        valid_from=valid_from,
-        valid_until=valid_until,
+        valid_from=parse_iso_required(row["valid_from"]),
+        valid_until=parse_iso_required(row["valid_until"]),
     )
 
 

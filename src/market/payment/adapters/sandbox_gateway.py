@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from market.kernel.errors import DomainError, Unavailable
+from market.kernel.errors import Unavailable
 from market.payment.adapters.sandbox import Reply, Sandbox
+from market.payment.adapters.toss_wire import charge_from, contract_from, refusal
 from market.payment.ports import DONE, BnplContract, CardCharge, GatewayTimeout
 
 log = logging.getLogger("market.payment.pg")
@@ -34,31 +34,6 @@ async def _call(what: str, request: Callable[[], Awaitable[Reply]]) -> Reply:
     raise Unavailable(what)
 
 
-def _when(text: Any) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(UTC) if isinstance(text, str) else None
-
-
-def _charge(body: dict[str, Any]) -> CardCharge:
-    return CardCharge(
-        payment_key=body["paymentKey"],
-        order_id=body["orderId"],
-        status=body["status"],
-        total_amount=body["totalAmount"],
-        balance_amount=body["balanceAmount"],
-        approved_at=_when(body.get("approvedAt")),
-    )
-
-
-def _contract(body: dict[str, Any]) -> BnplContract:
-    return BnplContract(
-        contract_id=body["contractId"], order_id=body["orderId"], amount=body["amount"], status=body["status"]
-    )
-
-
-def _refusal(code: str, reply: Reply) -> DomainError:
-    return DomainError(code, str(reply.body.get("message", "")), provider_code=reply.body.get("code"))
-
-
 class SandboxCardGateway:
     """`CardGateway` over the sandbox's Toss v1 API (confirm, cancel, lookup by order id)."""
 
@@ -69,13 +44,13 @@ class SandboxCardGateway:
         body = {"paymentKey": payment_key, "orderId": order_id, "amount": amount}
         reply = await _call("PG", lambda: self._sandbox.confirm(body, f"confirm-{order_id}"))
         if reply.status == 200:
-            return _charge(reply.body)
+            return charge_from(reply.body)
         if reply.body.get("code") == "DUPLICATED_ORDER_ID":
             # Charged by an earlier request for this order: that charge is the answer if it matches.
             found = await self.lookup(order_id)
             if found is not None and found.status == DONE and found.total_amount == amount:
                 return found
-        raise _refusal("PG_DECLINED", reply)
+        raise refusal("PG_DECLINED", reply.body)
 
     async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
         """A repeated cancel of the same amount of the same charge is the same request (one idempotency key)."""
@@ -85,20 +60,20 @@ class SandboxCardGateway:
         key = f"cancel-{pg_payment_key}-{amount if amount is not None else 'all'}"
         reply = await _call("PG", lambda: self._sandbox.cancel(pg_payment_key, body, key))
         if reply.status == 200:
-            return _charge(reply.body)
+            return charge_from(reply.body)
         if reply.body.get("code") == "ALREADY_CANCELED_PAYMENT":
             current = await _call("PG", lambda: self._sandbox.payment(pg_payment_key))
             if current.status == 200:
-                return _charge(current.body)
-        raise _refusal("PG_CANCEL_REFUSED", reply)
+                return charge_from(current.body)
+        raise refusal("PG_CANCEL_REFUSED", reply.body)
 
     async def lookup(self, order_id: str) -> CardCharge | None:
         reply = await _call("PG", lambda: self._sandbox.payment_by_order(order_id))
         if reply.status == 404:
             return None
         if reply.status != 200:
-            raise _refusal("PG_LOOKUP_REFUSED", reply)
-        return _charge(reply.body)
+            raise refusal("PG_LOOKUP_REFUSED", reply.body)
+        return charge_from(reply.body)
 
 
 class SandboxBnplGateway:
@@ -111,25 +86,25 @@ class SandboxBnplGateway:
         body = {"paymentKey": payment_key, "orderId": order_id, "memberId": member_id, "amount": amount}
         reply = await _call("BNPL", lambda: self._sandbox.bnpl_approve(body, f"approve-{order_id}"))
         if reply.status == 200:
-            return _contract(reply.body)
+            return contract_from(reply.body)
         if reply.body.get("code") == "DUPLICATED_ORDER_ID":
             found = await self.lookup(order_id)
             if found is not None and found.status == "APPROVED" and found.amount == amount:
                 return found
-        raise _refusal("BNPL_REJECTED", reply)
+        raise refusal("BNPL_REJECTED", reply.body)
 
     async def cancel(self, order_id: str) -> BnplContract | None:
         reply = await _call("BNPL", lambda: self._sandbox.bnpl_cancel(order_id, f"cancel-{order_id}"))
         if reply.status == 404:
             return None
         if reply.status != 200:
-            raise _refusal("BNPL_CANCEL_REFUSED", reply)
-        return _contract(reply.body)
+            raise refusal("BNPL_CANCEL_REFUSED", reply.body)
+        return contract_from(reply.body)
 
     async def lookup(self, order_id: str) -> BnplContract | None:
         reply = await _call("BNPL", lambda: self._sandbox.bnpl_by_order(order_id))
         if reply.status == 404:
             return None
         if reply.status != 200:
-            raise _refusal("BNPL_LOOKUP_REFUSED", reply)
-        return _contract(reply.body)
+            raise refusal("BNPL_LOOKUP_REFUSED", reply.body)
+        return contract_from(reply.body)

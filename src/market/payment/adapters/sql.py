@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel.clock import Clock, iso
-from market.kernel.db import Database, Tx, for_update, insert_ignore
+from market.kernel.db import Database, Tx, for_update, insert_ignore, transaction_uow
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import payment_from_row, payment_to_row
 from market.payment.adapters.sql_coupons import SqlCoupons
@@ -18,7 +16,6 @@ from market.payment.ports import (
     CouponRepository,
     LeaseLost,
     PaymentRepository,
-    UnitOfWork,
     UnitOfWorkFactory,
 )
 
@@ -106,9 +103,4 @@ class SqlUnitOfWork:
 def sql_uow(db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None) -> UnitOfWorkFactory:
     """The payment service's unit of work over `db`: one transaction per block."""
 
-    @asynccontextmanager
-    async def unit_of_work() -> AsyncIterator[UnitOfWork]:
-        async with db.transaction() as tx:
-            yield SqlUnitOfWork(tx, clock, outbox_wake)
-
-    return unit_of_work
+    return transaction_uow(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))

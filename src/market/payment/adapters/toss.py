@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
 
-from market.kernel.errors import DomainError, Unavailable
+from market.kernel.errors import Unavailable
+from market.payment.adapters.toss_wire import charge_from, contract_from, refusal
 from market.payment.ports import DONE, BnplContract, CardCharge, GatewayTimeout
 
 log = logging.getLogger("market.payment.pg")
@@ -104,13 +104,13 @@ class TossCardGateway(_TossApi):
         body = {"paymentKey": payment_key, "orderId": order_id, "amount": amount}
         answer = await self._post("/v1/payments/confirm", body, f"confirm-{order_id}")
         if answer.status == 200:
-            return _charge(answer.body)
+            return charge_from(answer.body)
         if answer.code in ALREADY_CHARGED:
             # Charged by an earlier request for this order: that charge is the answer if it matches.
             found = await self.lookup(order_id)
             if found is not None and found.status == DONE and found.total_amount == amount:
                 return found
-        raise _refusal("PG_DECLINED", answer)
+        raise refusal("PG_DECLINED", answer.body)
 
     async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
         """A repeated cancel of the same amount of the same charge is the same request (one idempotency key)."""
@@ -120,20 +120,20 @@ class TossCardGateway(_TossApi):
         key = f"cancel-{pg_payment_key}-{amount if amount is not None else 'all'}"
         answer = await self._post(f"/v1/payments/{_segment(pg_payment_key)}/cancel", body, key)
         if answer.status == 200:
-            return _charge(answer.body)
+            return charge_from(answer.body)
         if answer.code == "ALREADY_CANCELED_PAYMENT":
             current = await self._get(f"/v1/payments/{_segment(pg_payment_key)}")
             if current.status == 200:
-                return _charge(current.body)
-        raise _refusal("PG_CANCEL_REFUSED", answer)
+                return charge_from(current.body)
+        raise refusal("PG_CANCEL_REFUSED", answer.body)
 
     async def lookup(self, order_id: str) -> CardCharge | None:
         answer = await self._get(f"/v1/payments/orders/{_segment(order_id)}")
         if answer.status == 404 and answer.code == "NOT_FOUND_PAYMENT":
             return None
         if answer.status != 200:
-            raise _refusal("PG_LOOKUP_REFUSED", answer)
-        return _charge(answer.body)
+            raise refusal("PG_LOOKUP_REFUSED", answer.body)
+        return charge_from(answer.body)
 
 
 class HttpBnplGateway(_TossApi):
@@ -145,28 +145,28 @@ class HttpBnplGateway(_TossApi):
         body = {"paymentKey": payment_key, "orderId": order_id, "memberId": member_id, "amount": amount}
         answer = await self._post("/v1/bnpl/approvals", body, f"approve-{order_id}")
         if answer.status == 200:
-            return _contract(answer.body)
+            return contract_from(answer.body)
         if answer.code == "DUPLICATED_ORDER_ID":
             found = await self.lookup(order_id)
             if found is not None and found.status == "APPROVED" and found.amount == amount:
                 return found
-        raise _refusal("BNPL_REJECTED", answer)
+        raise refusal("BNPL_REJECTED", answer.body)
 
     async def cancel(self, order_id: str) -> BnplContract | None:
         answer = await self._post(f"/v1/bnpl/orders/{_segment(order_id)}/cancel", None, f"cancel-{order_id}")
         if answer.status == 404 and answer.code == "NOT_FOUND_CONTRACT":
             return None
         if answer.status != 200:
-            raise _refusal("BNPL_CANCEL_REFUSED", answer)
-        return _contract(answer.body)
+            raise refusal("BNPL_CANCEL_REFUSED", answer.body)
+        return contract_from(answer.body)
 
     async def lookup(self, order_id: str) -> BnplContract | None:
         answer = await self._get(f"/v1/bnpl/orders/{_segment(order_id)}")
         if answer.status == 404 and answer.code == "NOT_FOUND_CONTRACT":
             return None
         if answer.status != 200:
-            raise _refusal("BNPL_LOOKUP_REFUSED", answer)
-        return _contract(answer.body)
+            raise refusal("BNPL_LOOKUP_REFUSED", answer.body)
+        return contract_from(answer.body)
 
 
 def _segment(value: str) -> str:
@@ -179,28 +179,3 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     except ValueError:  # an HTML page from a proxy, say
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _when(text: Any) -> datetime | None:
-    return datetime.fromisoformat(text).astimezone(UTC) if isinstance(text, str) else None
-
-
-def _charge(body: dict[str, Any]) -> CardCharge:
-    return CardCharge(
-        payment_key=body["paymentKey"],
-        order_id=body["orderId"],
-        status=body["status"],
-        total_amount=body["totalAmount"],
-        balance_amount=body["balanceAmount"],
-        approved_at=_when(body.get("approvedAt")),
-    )
-
-
-def _contract(body: dict[str, Any]) -> BnplContract:
-    return BnplContract(
-        contract_id=body["contractId"], order_id=body["orderId"], amount=body["amount"], status=body["status"]
-    )
-
-
-def _refusal(code: str, answer: _Answer) -> DomainError:
-    return DomainError(code, str(answer.body.get("message", "")), provider_code=answer.code)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from market.kernel.events import Envelope
+from market.infra.memory import MemoryInbox, snapshot_uow
 from market.product.domain import RELEASED, Product, Reservation, Seller
 
 _Snapshot = tuple[dict[str, Seller], dict[str, Product], dict[tuple[str, str], Reservation], set[str]]
@@ -100,39 +100,16 @@ class MemoryReservations:
         return True
 
 
-class MemoryInbox:
-    def __init__(self, state: ProductState) -> None:
-        self._s = state
-
-    async def claim(self, envelope: Envelope) -> bool:
-        if envelope.event_id in self._s.inbox:
-            return False
-        self._s.inbox.add(envelope.event_id)
-        return True
-
-
 class MemoryUnitOfWork:
     def __init__(self, state: ProductState) -> None:
         self.sellers = MemorySellers(state)
         self.products = MemoryProducts(state)
         self.reservations = MemoryReservations(state)
-        self.inbox = MemoryInbox(state)
+        self.inbox = MemoryInbox(state.inbox)
 
 
 def memory_uow(
     state: ProductState | None = None,
 ) -> Callable[[], AbstractAsyncContextManager[MemoryUnitOfWork]]:
     """A unit-of-work factory over `state` (a fresh one if not given); blocks never interleave."""
-    state = state if state is not None else ProductState()
-
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[MemoryUnitOfWork]:
-        async with state.lock:
-            snap = state.snapshot()
-            try:
-                yield MemoryUnitOfWork(state)
-            except BaseException:
-                state.restore(snap)
-                raise
-
-    return uow
+    return snapshot_uow(state if state is not None else ProductState(), MemoryUnitOfWork)

@@ -1,6 +1,5 @@
 """The product REST API: the public catalog, and catalog and stock management for admins."""
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -49,22 +48,9 @@ def product_json(product: Product) -> dict[str, Any]:
     }
 
 
-def admin_of(auth: Auth) -> Callable[[Principal], Awaitable[Principal]]:
-    """What `auth.admin` means. The kit's own `auth.admin` names its dependency in a string annotation
-    (`from __future__ import annotations`) that FastAPI cannot resolve, so it demands a `principal`
-    query parameter and answers 422; use `Depends(auth.admin)` again once web/auth.py is fixed."""
-
-    async def admin(principal: Annotated[Principal, Depends(auth.member)]) -> Principal:
-        if not principal.is_admin:
-            raise ApiError("FORBIDDEN", "this needs the admin role")
-        return principal
-
-    return admin
-
-
 def router(service: ProductService, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["products"], default_response_class=FastJSON)
-    Admin = Annotated[Principal, Depends(admin_of(auth))]
+    Admin = Annotated[Principal, Depends(auth.admin)]
     Limit = Annotated[int, Query(ge=1, le=100)]
     Cursor = Annotated[str | None, Query(max_length=64)]
 

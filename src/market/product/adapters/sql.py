@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from market.infra.outbox import SqlInbox
-from market.kernel.clock import Clock, iso, parse_iso
-from market.kernel.db import Database, Row, Tx
+from market.kernel.clock import Clock, iso, parse_iso, parse_iso_required
+from market.kernel.db import Database, Row, Tx, transaction_uow
 from market.kernel.db import for_update as lock_clause
 from market.product.domain import Product, Reservation, Seller
 
 _PRODUCT_COLUMNS = "id, seller_id, name, price, stock, stock_received, status, created_at, updated_at"
 _RESERVATION_COLUMNS = "order_id, product_id, quantity, status, created_at, released_at"
-
-
-def _when(text: str) -> datetime:
-    when = parse_iso(text)
-    assert when is not None
-    return when
 
 
 def _product(row: Row) -> Product:
@@ -32,8 +26,8 @@ def _product(row: Row) -> Product:
         stock=int(row["stock"]),
         stock_received=int(row["stock_received"]),
         status=row["status"],
-        created_at=_when(row["created_at"]),
-        updated_at=_when(row["updated_at"]),
+        created_at=parse_iso_required(row["created_at"]),
+        updated_at=parse_iso_required(row["updated_at"]),
     )
 
 
@@ -43,7 +37,7 @@ def _reservation(row: Row) -> Reservation:
         product_id=row["product_id"],
         quantity=int(row["quantity"]),
         status=row["status"],
-        created_at=_when(row["created_at"]),
+        created_at=parse_iso_required(row["created_at"]),
         released_at=parse_iso(row["released_at"]),
     )
 
@@ -62,7 +56,7 @@ class SqlSellers:
         row = await self._tx.fetchone(
             "SELECT id, name, created_at FROM sellers WHERE id = :id", {"id": seller_id}
         )
-        return Seller(row["id"], row["name"], _when(row["created_at"])) if row else None
+        return Seller(row["id"], row["name"], parse_iso_required(row["created_at"])) if row else None
 
 
 class SqlProducts:
@@ -170,9 +164,4 @@ def sql_uow(
 ) -> Callable[[], AbstractAsyncContextManager[SqlUnitOfWork]]:
     """The product service's unit-of-work factory over `db` (product writes no events: `outbox_wake` is unused)."""
 
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[SqlUnitOfWork]:
-        async with db.transaction() as tx:
-            yield SqlUnitOfWork(tx)
-
-    return uow
+    return transaction_uow(db, SqlUnitOfWork)
