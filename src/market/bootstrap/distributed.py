@@ -26,10 +26,8 @@ from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import SystemClock
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
 from market.settings import Settings
-from market.web.app import build_app
+from market.web.app import API_PREFIX, build_app
 from market.web.auth import Auth
-
-SERVICES = ("member", "product", "order", "payment", "pg-sandbox")
 
 
 class Process:
@@ -210,7 +208,7 @@ def service_app(settings: Settings, name: str) -> FastAPI:
         p = holder["p"] = Process(settings, name)
         try:
             for router in await BUILDERS[name](p):
-                app.include_router(router, prefix="/api/v1")
+                app.include_router(router, prefix=API_PREFIX)
             yield
         finally:
             await p.close()

@@ -6,7 +6,6 @@ The same use cases, relays and consumers as the distributed mode; only the adapt
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -34,8 +33,6 @@ from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
 from market.settings import Settings
 from market.web.app import build_app
 from market.web.auth import Auth
-
-log = logging.getLogger("market")
 
 SCHEMAS = {
     "member": MEMBER_MIGRATIONS,

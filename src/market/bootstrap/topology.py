@@ -39,7 +39,6 @@ def _env(settings: Settings) -> dict[str, str]:
         "MARKET_MYSQL_PASSWORD": settings.mysql_password,
         "MARKET_GATEWAY_PORT": str(settings.gateway_port),
         "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
-        "MARKET_STATE_DIR_ABS": str(state),
         "MARKET_JWT_SECRET": settings.secret(),
     }
 

@@ -18,7 +18,7 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to (tests, and the e2e suite through an admin-free hook)."""
+    """A clock that only moves when told to: the 24-hour cancel window and leases are tested with it."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 1, 1, tzinfo=UTC)
@@ -31,16 +31,6 @@ class ManualClock:
 
     def set(self, when: datetime) -> None:
         self._now = when
-
-
-class OffsetClock:
-    """The system clock shifted by an offset that can be changed at run time (e2e time travel)."""
-
-    def __init__(self, offset: timedelta = timedelta(0)) -> None:
-        self.offset = offset
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 def iso(when: datetime | None) -> str | None:

@@ -11,12 +11,12 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from market.web import problems
 from market.web.json import FastJSON
 
+API_PREFIX = "/api/v1"
 ReadyCheck = Callable[[], Awaitable[None]]
 
 REQUESTS = Counter("market_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
@@ -31,16 +31,19 @@ LATENCY = Histogram(
 class MetricsMiddleware:
     """Counts and times requests by route template (not raw path, so ids don't explode the label set)."""
 
-    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.fastapi_app = fastapi_app
 
-    def _route(self, scope: Scope) -> str:
-        for route in self.fastapi_app.router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return getattr(route, "path", "other")
-        return "unmatched"
+    @staticmethod
+    def _route(scope: Scope) -> str:
+        # The innermost matching router records its route in the scope: no second match here. Routes of
+        # an included router carry their path relative to API_PREFIX.
+        path = getattr(scope.get("route"), "path", None)
+        if path is None:
+            return "unmatched"
+        if not scope["path"].startswith(path.split("{", 1)[0]):
+            path = API_PREFIX + path
+        return str(path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,7 +81,7 @@ def build_app(
     )
     problems.install(app)
     for router in routers:
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix=API_PREFIX)
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -110,5 +113,5 @@ def build_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(MetricsMiddleware, fastapi_app=app)
+    app.add_middleware(MetricsMiddleware)
     return app

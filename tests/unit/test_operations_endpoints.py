@@ -1,0 +1,25 @@
+"""What operators rely on: /healthz, /readyz and /metrics answer on the running app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from market.bootstrap.embedded import create_app
+from market.settings import Settings
+
+
+def test_health_readiness_and_metrics(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        ready = client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        assert client.get("/api/v1/products").status_code == 200
+        missing = client.get("/api/v1/orders/ord_nope")
+        assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+        metrics = client.get("/metrics").text
+        assert 'market_http_requests_total{method="GET",route="/api/v1/products",status="200"}' in metrics
+        assert 'route="/api/v1/orders/{order_id}",status="401"' in metrics
+        assert "market_http_request_seconds_bucket" in metrics
