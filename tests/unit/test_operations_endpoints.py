@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from market.bootstrap.embedded import create_app
+from market.cli import main
 from market.settings import Settings
 
 
@@ -23,3 +25,21 @@ def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         assert 'market_http_requests_total{method="GET",route="/api/v1/products",status="200"}' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="401"' in metrics
         assert "market_http_request_seconds_bucket" in metrics
+        assert 'market_outbox_backlog{service="order"} 0.0' in metrics
+        assert 'market_outbox_backlog{service="payment"} 0.0' in metrics
+
+
+def test_seed_creates_the_admin_and_demo_data_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"MARKET_ADMIN_EMAIL": "ops@market.test", "MARKET_ADMIN_PASSWORD": "ops-password-1"}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        assert main(["seed", "--data-dir", str(tmp_path)]) == 0
+        first = capsys.readouterr().out
+        assert main(["seed", "--data-dir", str(tmp_path)]) == 0
+        second = capsys.readouterr().out
+    assert "demo data created" in first and "alice@market.test" in first
+    assert "no demo data added" in second
+    assert main(["audit", "--data-dir", str(tmp_path)]) == 0
