@@ -80,7 +80,11 @@ launch() {
   echo $! >"$PIDFILE"
 }
 
-broker_up() { kafka_pid >/dev/null || die "Kafka exited during start-up; see $LOGS/kafka.out and $LOGS/server.log"; port_open "$PORT"; }
+broker_up() {
+  # Alive, not "our command line": until the background child has exec'd java, /proc shows the shell's.
+  kill -0 "$(read_pid "$PIDFILE")" 2>/dev/null || die "Kafka exited during start-up; see $LOGS/kafka.out and $LOGS/server.log"
+  port_open "$PORT"
+}
 
 create_topics() {
   local topic

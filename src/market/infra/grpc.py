@@ -20,7 +20,7 @@ from market.kernel.errors import DomainError, NotFound, Unavailable
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 CONNECT_TIMEOUT_MS = 30_000  # one connection attempt may take this long; a call still ends at its deadline
-MAX_RECONNECT_BACKOFF_MS = 5_000  # a restarted service is found again within seconds, not gRPC's 2 minutes
+MAX_RECONNECT_BACKOFF_MS = 1_000  # a restarted service is found again within a second, not gRPC's 2 minutes
 
 MESSAGE_LIMITS = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
