@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 from tests.e2e.client import Api, line, pg
 
 
@@ -60,12 +63,26 @@ async def test_composite_order_paid_then_cancelled_refunds_every_leg(api: Api) -
     assert (await api.get(member, "/members/me")).json()["point_balance"] == 5_000
     coupons = (await api.get(member, "/members/me/coupons")).json()["items"]
     assert [c["status"] for c in coupons] == ["AVAILABLE"]
-    assert (await api.http.get(f"/api/v1/products/{product['id']}")).json()["stock"] == 10
+    # The product service gives the stock back on OrderCancelled, after the order is CANCELLED (SPEC §3).
+    assert await eventually(lambda: stock_of(api, product["id"]), 10)
 
     ledger = (await api.get(member, "/members/me/points")).json()["items"]
     assert [e["delta"] for e in ledger] == [2_000, -2_000, 5_000]
     timeline = [t["event"] for t in (await api.get(member, f"/orders/{order['id']}")).json()["timeline"]]
     assert timeline[0] == "ORDER_PLACED" and timeline[-1] == "ORDER_CANCELLED"
+
+
+async def stock_of(api: Api, product_id: str) -> int:
+    return int((await api.http.get(f"/api/v1/products/{product_id}")).json()["stock"])
+
+
+async def eventually(read: Callable[[], Awaitable[object]], expected: object, seconds: float = 10) -> bool:
+    """The value `read` gives reaches `expected` within `seconds` (effects that travel on events)."""
+    for _ in range(int(seconds / 0.1)):
+        if await read() == expected:
+            return True
+        await asyncio.sleep(0.1)
+    return await read() == expected
 
 
 async def test_single_method_orders_are_paid(api: Api) -> None:
