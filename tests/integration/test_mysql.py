@@ -1,15 +1,17 @@
-"""MariaDB behaviour the adapter relies on: a cancelled transaction rolls back and frees its connection."""
+"""MariaDB behaviour the adapter relies on: a cancelled transaction rolls back and frees its connection, a
+full pool answers Unavailable, and lost connections cost no failed transaction once the server is back."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from market.infra.mysql import MysqlDatabase, create_database_url
-from tests.integration.conftest import mysql_database
+from market.kernel.errors import Unavailable
+from tests.integration.conftest import MYSQL_ENV, mysql_database
 
 
 async def test_a_cancelled_transaction_rolls_back_and_the_pool_keeps_serving() -> None:
@@ -53,7 +55,7 @@ async def test_a_full_pool_makes_the_next_transaction_wait_then_fail() -> None:
         holder = asyncio.create_task(hold())
         await asyncio.sleep(0.1)
         started = time.monotonic()
-        with pytest.raises(PoolTimeout):
+        with pytest.raises(Unavailable):
             async with db.transaction():
                 pass
         assert 0.9 < time.monotonic() - started < 3
@@ -69,8 +71,6 @@ def test_the_url_helper_escapes_the_password() -> None:
 
 
 async def test_a_connection_lost_mid_transaction_is_unavailable_and_the_next_transaction_works() -> None:
-    from market.kernel.errors import Unavailable
-
     async with mysql_database(pool_size=2, max_overflow=0) as db:
         async with db.transaction() as tx:
             await tx.execute("CREATE TABLE t (id INT PRIMARY KEY)")
@@ -84,3 +84,36 @@ async def test_a_connection_lost_mid_transaction_is_unavailable_and_the_next_tra
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO t VALUES (2)")
             assert await tx.fetchall("SELECT id FROM t") == [{"id": 2}]
+
+
+async def test_pooled_connections_killed_by_the_server_cost_no_failed_transaction() -> None:
+    # What a MariaDB restart does to a pool: every idle connection is dead when it is next used.
+    async with mysql_database(pool_size=3, max_overflow=0) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+        ready, release = asyncio.Event(), asyncio.Event()
+        ids: list[int] = []
+
+        async def hold() -> None:  # three transactions at once: three pooled connections
+            async with db.transaction() as tx:
+                row = await tx.fetchone("SELECT CONNECTION_ID() AS id")
+                assert row is not None
+                ids.append(int(row["id"]))
+                if len(ids) == 3:
+                    ready.set()
+                await release.wait()
+
+        holders = [asyncio.create_task(hold()) for _ in range(3)]
+        await ready.wait()
+        release.set()
+        await asyncio.gather(*holders)
+        other = MysqlDatabase(os.environ[MYSQL_ENV], pool_size=1, max_overflow=0)
+        async with other.transaction() as killer:
+            for id_ in ids:
+                await killer.execute(f"KILL CONNECTION {id_}")
+        await other.close()
+        for n in range(4):
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t VALUES (:n)", {"n": n})
+        async with db.transaction() as tx:
+            assert await tx.fetchall("SELECT id FROM t ORDER BY id") == [{"id": n} for n in range(4)]

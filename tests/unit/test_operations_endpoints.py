@@ -21,9 +21,14 @@ def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         assert client.get("/api/v1/products").status_code == 200
         missing = client.get("/api/v1/orders/ord_nope")
         assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
+        login = {"email": "ops@market.test", "password": "ops-password-1"}
+        token = client.post("/api/v1/auth/token", json=login).json()["access_token"]
+        laned = client.get("/api/v1/orders/ord_nope", headers={"Authorization": f"Bearer {token}"})
+        assert laned.status_code == 404 and laned.json()["code"] == "NOT_FOUND"  # answered by the fast lane
         metrics = client.get("/metrics").text
         assert 'market_http_requests_total{method="GET",route="/api/v1/products",status="200"}' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="401"' in metrics
+        assert 'route="/api/v1/orders/{order_id}",status="404"' in metrics
         assert "market_http_request_seconds_bucket" in metrics
         assert 'market_outbox_backlog{service="order"} 0.0' in metrics
         assert 'market_outbox_backlog{service="payment"} 0.0' in metrics

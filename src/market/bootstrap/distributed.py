@@ -28,13 +28,15 @@ from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
 from market.settings import Settings
 from market.web.app import API_PREFIX, build_app
 from market.web.auth import Auth
+from market.web.lanes import FastLanes
 
 
 class Process:
     """What one service process holds: its database, its jobs, and what to close at the end."""
 
-    def __init__(self, settings: Settings, name: str) -> None:
+    def __init__(self, settings: Settings, name: str, lanes: FastLanes | None = None) -> None:
         self.settings, self.name = settings, name
+        self.lanes = lanes if lanes is not None else FastLanes()  # served by the app (market.web.lanes)
         self.clock = SystemClock()
         self.stack = AsyncExitStack()
         self.jobs = Jobs()
@@ -131,7 +133,7 @@ async def _product(p: Process) -> list[APIRouter]:
 
 
 async def _order(p: Process) -> list[APIRouter]:
-    from market.order.adapters import rest
+    from market.order.adapters import rest, rest_lanes
     from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMembers
     from market.order.adapters.schema import MIGRATIONS
     from market.order.adapters.sql import sql_uow
@@ -154,7 +156,9 @@ async def _order(p: Process) -> list[APIRouter]:
     p.jobs.start(
         every(30, order.release_abandoned_placements, "abandoned-placements"), "abandoned-placements"
     )
-    return [rest.router(order, Auth(token_settings(s)))]
+    auth = Auth(token_settings(s))
+    rest_lanes.register(order, auth, p.lanes)
+    return [rest.router(order, auth)]
 
 
 async def _payment(p: Process) -> list[APIRouter]:
@@ -202,10 +206,11 @@ def service_app(settings: Settings, name: str) -> FastAPI:
     """The REST app of one service process; its adapters are built in the app's lifespan."""
     holder: dict[str, Any] = {}
     app_routers: list[APIRouter] = []
+    lanes = FastLanes()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        p = holder["p"] = Process(settings, name)
+        p = holder["p"] = Process(settings, name, lanes)
         try:
             for router in await BUILDERS[name](p):
                 app.include_router(router, prefix=API_PREFIX)
@@ -217,7 +222,7 @@ def service_app(settings: Settings, name: str) -> FastAPI:
         for check in holder["p"].ready.values():
             await check()
 
-    return build_app(f"market {name}", app_routers, {"dependencies": ready}, lifespan)
+    return build_app(f"market {name}", app_routers, {"dependencies": ready}, lifespan, lanes)
 
 
 def run_service(settings: Settings, name: str) -> None:

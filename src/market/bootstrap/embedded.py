@@ -33,6 +33,7 @@ from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
 from market.settings import Settings
 from market.web.app import build_app
 from market.web.auth import Auth
+from market.web.lanes import FastLanes
 
 SCHEMAS = {
     "member": MEMBER_MIGRATIONS,
@@ -120,11 +121,13 @@ def create_app(settings: Settings) -> FastAPI:
         for db in platform.dbs.values():
             await db.ping()
 
+    lanes = FastLanes()
     return build_app(
         "market (embedded)",
-        routers(platform.services, Auth(token_settings(settings))),
+        routers(platform.services, Auth(token_settings(settings)), lanes),
         {"databases": databases_ready},
         lifespan,
+        lanes,
     )
 
 

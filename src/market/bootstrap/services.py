@@ -17,6 +17,7 @@ from market.member.adapters.argon2 import Argon2Hasher
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.use_cases import MemberService
 from market.order.adapters import rest as order_rest
+from market.order.adapters import rest_lanes as order_lanes
 from market.order.adapters import sql as order_sql
 from market.order.adapters.watch import AsyncioStatusWatch
 from market.order.use_cases import OrderService
@@ -29,6 +30,7 @@ from market.product.adapters import sql as product_sql
 from market.product.use_cases import ProductService
 from market.settings import Settings
 from market.web.auth import Auth, TokenSettings
+from market.web.lanes import FastLanes
 
 
 @dataclass
@@ -89,7 +91,9 @@ def build_services(
     return Services(member, product, order, payment)
 
 
-def routers(services: Services, auth: Auth) -> list[APIRouter]:
+def routers(services: Services, auth: Auth, lanes: FastLanes) -> list[APIRouter]:
+    """Every service's routes; the order service's hot ones also get fast lanes in `lanes`."""
+    order_lanes.register(services.order, auth, lanes)
     return [
         member_rest.router(services.member, auth),
         product_rest.router(services.product, auth),

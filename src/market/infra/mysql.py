@@ -1,23 +1,28 @@
-"""The distributed mode's database: MariaDB/MySQL through SQLAlchemy's AsyncEngine over asyncmy.
+"""The distributed mode's database: MariaDB/MySQL through asyncmy, with a small pool of our own.
 
-Only SQLAlchemy Core's `text()` is used: the services' repositories write plain SQL with `:name`
-parameters (see market.kernel.db), and the same statements run on SQLite in the embedded mode.
+The services' repositories write plain SQL with `:name` parameters (see market.kernel.db), and the same
+statements run on SQLite in the embedded mode. Each distinct statement is translated once to asyncmy's
+`%(name)s` style, by SQLAlchemy `text()`'s rule for what is a parameter; no SQLAlchemy per statement.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
+import re
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from sqlalchemy import text
+import asyncmy
+from asyncmy.constants import CLIENT
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from market.infra.mysql_pool import ConnectionPool, Pooled, connection_lost, server_refused
 from market.kernel.db import Params, Row
 from market.kernel.errors import Unavailable
+
+_PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")  # sqlalchemy TextClause._bind_params_regex
+_ESCAPED_COLON = re.compile(r"\\(:\w*)(?![:\w])")  # `\:name` is the text `:name`
 
 
 def create_database_url(
@@ -35,12 +40,11 @@ def create_database_url(
     return url.render_as_string(hide_password=False)
 
 
-def _quiet_driver_warnings() -> None:
-    # asyncmy logs every server warning at WARNING level, e.g. each duplicate an inbox's INSERT IGNORE
-    # skips (an expected outcome); a level set on purpose elsewhere is left alone.
-    driver_log = logging.getLogger("asyncmy")
-    if driver_log.level == logging.NOTSET:
-        driver_log.setLevel(logging.ERROR)
+@functools.lru_cache(maxsize=2048)
+def pyformat(sql: str) -> str:
+    """`:name` → `%(name)s` and a literal `%` → `%%`; `::` and `\\:` are no parameters, as in `text()`."""
+    marked = _PARAMETER.sub(r"%(\1)s", sql.replace("%", "%%"))
+    return _ESCAPED_COLON.sub(r"\1", marked)
 
 
 class MysqlTx:
@@ -48,25 +52,57 @@ class MysqlTx:
 
     dialect = "mysql"
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, pool: ConnectionPool, pooled: Pooled, retry: bool) -> None:
+        self._pool = pool
+        self.pooled = pooled
+        self.used = False  # a statement was sent: the transaction ends with COMMIT or ROLLBACK
+        self.broken = False  # the connection's state is unknown: closed, never reused
+        self._retry = retry  # until the first statement has run
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        result = await self._conn.execute(text(sql), dict(params or {}))
-        return int(result.rowcount)
+        return int((await self._run(sql, _args(params))).rowcount)
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
-            await self._conn.execute(text(sql), [dict(r) for r in rows])
+            await self._run(sql, [_args(r) for r in rows], many=True)
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
-        result = await self._conn.execute(text(sql), dict(params or {}))
-        row = result.mappings().first()
-        return dict(row) if row is not None else None
+        row: Row | None = await (await self._run(sql, _args(params))).fetchone()
+        return row
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
-        result = await self._conn.execute(text(sql), dict(params or {}))
-        return [dict(row) for row in result.mappings().all()]
+        return list(await (await self._run(sql, _args(params))).fetchall())
+
+    async def end(self, verb: str) -> None:
+        try:
+            await (self.pooled.conn.commit() if verb == "COMMIT" else self.pooled.conn.rollback())
+        except BaseException as exc:
+            self.broken = self.broken or not server_refused(exc)
+            raise
+
+    async def _run(self, sql: str, args: Any, many: bool = False) -> Any:
+        query, cursor = pyformat(sql), self.pooled.cursor
+        self.used = True
+        try:
+            await (cursor.executemany(query, args) if many else cursor.execute(query, args))
+        except BaseException as exc:
+            if not (self._retry and connection_lost(exc)):
+                self._retry = False
+                self.broken = self.broken or not server_refused(exc)
+                raise
+            # The first statement found its connection dead (a server restart, an idle connection cut):
+            # nothing was done in this transaction yet, so it runs again, once, on a fresh connection.
+            self._retry, self.broken = False, True
+            self.pooled = await self._pool.replace(self.pooled)
+            self.broken = False
+            return await self._run(sql, args, many)
+        self._retry = False
+        return cursor
+
+
+def _args(params: Params | None) -> dict[str, Any]:
+    # Always a dict, even empty: asyncmy only turns `%%` back into `%` when it formats.
+    return params if type(params) is dict else dict(params or {})
 
 
 class MysqlDatabase:
@@ -79,18 +115,26 @@ class MysqlDatabase:
     takes no gap locks, so concurrent inserts into the outbox/inbox and range updates deadlock far
     less; a conditional UPDATE that waited on a row lock re-reads the committed row before deciding.
 
-    Rowcount: MariaDB itself reports *changed* rows (`UPDATE t SET v = v` → 0). SQLAlchemy's asyncmy
-    dialect connects with CLIENT_FOUND_ROWS, so `execute` returns *matched* rows, as SQLite does; use
-    `WHERE` conditions, not "did the value change", to detect whether an update took effect.
+    Rowcount: MariaDB itself reports *changed* rows (`UPDATE t SET v = v` → 0). The connections are
+    opened with CLIENT_FOUND_ROWS, so `execute` returns *matched* rows, as SQLite does; use `WHERE`
+    conditions, not "did the value change", to detect whether an update took effect.
     `INSERT IGNORE` of a duplicate returns 0, of a new row 1, on both databases.
 
-    Pool: each transaction holds one connection from BEGIN to COMMIT; a service needs roughly as many
-    as it runs transactions concurrently (HTTP requests + consumer partitions + relay). Past
-    `pool_size + max_overflow`, `transaction()` waits up to `pool_timeout` seconds, then raises.
-    Deadlocks (1213) and lock-wait timeouts (1205) surface as exceptions; consumers retry them.
+    Transactions: autocommit is off, so the first statement opens the transaction on the server; a
+    normal exit COMMITs, an exception ROLLBACKs. Rows are dicts of the driver's values. A transaction
+    cancelled or failed mid-statement closes its connection (the server rolls back) instead of
+    returning it in an unknown state. A connection lost mid-transaction raises Unavailable("database")
+    and retires every pooled connection; with `pre_ping`, a *first* statement that finds its connection
+    dead runs again on a fresh one, so a MariaDB restart costs no failed request once it is back.
+    Deadlocks (1213) and lock-wait timeouts (1205) surface as asyncmy errors; consumers retry them.
 
-    Statements go through `text()`: a literal colon followed by a word inside SQL (`'{"a":1}'`)
-    would be read as a parameter — pass such values as parameters.
+    Pool (market.infra.mysql_pool): each transaction holds one connection from its first statement to
+    COMMIT; a service needs roughly as many as it runs transactions concurrently (HTTP requests +
+    consumer partitions + relay). Past `pool_size + max_overflow`, `transaction()` waits up to
+    `pool_timeout` seconds, then raises Unavailable("database").
+
+    Parameters follow `text()`: a literal colon followed by a word inside SQL (`'{"a":1}'`) would be
+    read as a parameter — pass such values as parameters.
     """
 
     dialect = "mysql"
@@ -101,45 +145,54 @@ class MysqlDatabase:
         pool_size: int = 10,
         max_overflow: int = 10,
         pool_timeout: float = 10.0,
-        pool_recycle: int = 1800,
+        pool_recycle: int = 1800,  # below MariaDB's wait_timeout (8 h) and any proxy's idle cut-off
         pre_ping: bool = True,
         connect_timeout: int = 5,
-        echo: bool = False,
     ) -> None:
-        _quiet_driver_warnings()
         parsed = make_url(url)
+        if parsed.query:
+            raise ValueError(f"MysqlDatabase takes no URL options, got {dict(parsed.query)}")
         self.url = parsed.render_as_string(hide_password=True)
-        connect_args: dict[str, Any] = {"connect_timeout": connect_timeout}
-        self._engine: AsyncEngine = create_async_engine(
-            parsed,
-            isolation_level="READ COMMITTED",
-            pool_size=pool_size,
-            max_overflow=max_overflow,
-            pool_timeout=pool_timeout,
-            # Below MariaDB's wait_timeout (8 h) and any proxy's idle cut-off.
-            pool_recycle=pool_recycle,
-            # One COM_PING per checkout (~0.1 ms locally; no measurable cost in `market bench`) so a
-            # MariaDB restart costs no failed request; a connection lost mid-transaction is Unavailable.
-            pool_pre_ping=pre_ping,
-            connect_args=connect_args,
-            echo=echo,
+        self._retry = pre_ping
+        connect = functools.partial(
+            asyncmy.connect,
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 3306,
+            user=parsed.username,
+            password=parsed.password or "",
+            database=parsed.database,
+            connect_timeout=connect_timeout,
+            init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            client_flag=CLIENT.FOUND_ROWS,
+            autocommit=False,
         )
+        self._pool = ConnectionPool(connect, pool_size, max_overflow, pool_timeout, pool_recycle)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MysqlTx]:
-        # engine.begin(): BEGIN on checkout, COMMIT on a normal exit, ROLLBACK on any exception.
-        # A connection interrupted mid-statement (task cancelled) is invalidated, not reused.
+        tx = MysqlTx(self._pool, await self._pool.acquire(), self._retry)
         try:
-            async with self._engine.begin() as conn:
-                yield MysqlTx(conn)
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
+            yield tx
+            if tx.used:
+                await tx.end("COMMIT")
+        except BaseException as exc:
+            # A cancellation may have struck anywhere: close rather than guess the protocol's state.
+            clean = isinstance(exc, Exception) and not tx.broken
+            try:
+                if clean and tx.used:
+                    with suppress(Exception):
+                        await tx.end("ROLLBACK")
+            finally:
+                await self._pool.release(tx.pooled, clean and not tx.broken)
+            if connection_lost(exc):
+                self._pool.invalidate()
                 raise Unavailable("database") from exc
             raise
+        await self._pool.release(tx.pooled, True)
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self.transaction() as tx:
+            await tx.fetchone("SELECT 1 AS one")
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._pool.close()

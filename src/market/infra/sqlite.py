@@ -21,6 +21,8 @@ from typing import Any
 
 from market.kernel.db import Params, Row
 
+# Prepared statements kept per connection: more than one service's distinct SQL texts (sqlite3 keeps 128).
+_STATEMENTS = 512
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
@@ -67,11 +69,13 @@ class SqliteDatabase:
         if readonly:
             # Readers (the auditor) never take the write lock of a running service.
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
-                                        check_same_thread=False)  # fmt: skip
+                                        check_same_thread=False, cached_statements=_STATEMENTS)  # fmt: skip
         else:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, cached_statements=_STATEMENTS
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.row_factory = _dict_row
         # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; a crash loses nothing.

@@ -37,13 +37,17 @@ def iso(when: datetime | None) -> str | None:
     """UTC ISO-8601 with milliseconds and a Z; sorts the same as the instants it names."""
     if when is None:
         return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
+    # isoformat is C code: about half the cost of strftime; "+00:00" becomes "Z".
+    return when.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    when = datetime.fromisoformat(text)  # reads the "Z" since Python 3.11
+    return when if when.tzinfo is UTC else when.astimezone(UTC)
 
 
 def parse_iso_required(text: str) -> datetime:

@@ -1,8 +1,9 @@
 """The SQL port that the services' SQL adapters are written against.
 
-Statements use `:name` parameters, which both sqlite3 and SQLAlchemy's `text()` understand, so one
-repository serves SQLite (embedded) and MariaDB (distributed). A transaction body never awaits
-anything but its own statements: on SQLite one connection serialises all transactions.
+Statements use `:name` parameters, which sqlite3 understands and the MariaDB adapter translates by the
+rules of SQLAlchemy's `text()`, so one repository serves SQLite (embedded) and MariaDB (distributed).
+A transaction body never awaits anything but its own statements: on SQLite one connection serialises all
+transactions.
 """
 
 from __future__ import annotations

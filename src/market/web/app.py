@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from market.web import problems
 from market.web.json import FastJSON
+from market.web.lanes import FastLaneMiddleware, FastLanes
 
 API_PREFIX = "/api/v1"
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -71,7 +72,9 @@ def build_app(
     routers: Sequence[APIRouter],
     ready_checks: dict[str, ReadyCheck],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    lanes: FastLanes | None = None,
 ) -> FastAPI:
+    """The app of `routers`; `lanes` (see market.web.lanes) may be filled later, e.g. in `lifespan`."""
     app = FastAPI(
         title=title,
         version="1.0.0",
@@ -113,5 +116,7 @@ def build_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(MetricsMiddleware)
+    if lanes is not None:
+        app.add_middleware(FastLaneMiddleware, lanes=lanes)
+    app.add_middleware(MetricsMiddleware)  # added last: outermost, so laned requests are counted too
     return app

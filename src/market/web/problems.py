@@ -95,31 +95,35 @@ def _describe(errors: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def on_domain(_: Request, exc: DomainError) -> Response:
+def response_for(exc: Exception) -> Response | None:
+    """The problem+json of an expected error (None for any other): one mapping for every path."""
+    if isinstance(exc, DomainError):
         return problem(status_of(exc.code), exc.code, exc.detail, **exc.extra)
-
-    @app.exception_handler(ApiError)
-    async def on_api(_: Request, exc: ApiError) -> Response:
+    if isinstance(exc, ApiError):
         return problem(exc.status, exc.code, exc.detail, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation(_: Request, exc: RequestValidationError) -> Response:
+    if isinstance(exc, RequestValidationError):
         errors = _describe(list(exc.errors()))
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
         return problem(422, "VALIDATION_ERROR", detail or "the request is malformed", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, exc: StarletteHTTPException) -> Response:
+    if isinstance(exc, StarletteHTTPException):
         code = CODE_OF_STATUS.get(
             exc.status_code, "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
         )
         return problem(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
-
-    @app.exception_handler(Unavailable)
-    async def on_unavailable(_: Request, exc: Unavailable) -> Response:
+    if isinstance(exc, Unavailable):
         return problem(503, "UPSTREAM_UNAVAILABLE", str(exc), {"Retry-After": "1"})
+    return None
+
+
+def install(app: FastAPI) -> None:
+    async def on_expected(_: Request, exc: Exception) -> Response:
+        response = response_for(exc)
+        if response is None:  # cannot happen for the classes below; a crash rather than a silent 200
+            raise exc
+        return response
+
+    for expected in (DomainError, ApiError, RequestValidationError, StarletteHTTPException, Unavailable):
+        app.add_exception_handler(expected, on_expected)
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> Response:

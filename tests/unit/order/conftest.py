@@ -19,9 +19,11 @@ def world() -> World:
     return w
 
 
-@pytest.fixture
-async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the order router mounted at /api/v1 on a tiny app, over the world's service."""
-    transport = httpx.ASGITransport(app=app_of(world))
+@pytest.fixture(params=["framework", "laned"])
+async def http(world: World, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the order router mounted at /api/v1 on a tiny app, over the world's service.
+
+    Every test runs twice: on the routes alone, and with the fast lanes in front (market.web.lanes)."""
+    transport = httpx.ASGITransport(app=app_of(world, laned=request.param == "laned"))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client

@@ -13,8 +13,10 @@ import jwt
 from fastapi import FastAPI
 
 from market.order.adapters.rest import router
+from market.order.adapters.rest_lanes import register
 from market.web import problems
 from market.web.auth import ALGORITHM, Auth, TokenSettings
+from market.web.lanes import FastLaneMiddleware, FastLanes
 from tests.unit.order.fakes import World
 
 SETTINGS = TokenSettings(secret="a-test-secret-that-is-long-enough-for-hs256")
@@ -36,10 +38,15 @@ def token(member_id: str, role: str = "member") -> dict[str, str]:
 ALICE = token("mem_1")
 
 
-def app_of(world: World) -> FastAPI:
+def app_of(world: World, laned: bool = False) -> FastAPI:
+    """The order routes; `laned`: with their fast lanes in front, as the composition roots serve them."""
     app = FastAPI()
     problems.install(app)
     app.include_router(router(world.service, Auth(SETTINGS)), prefix="/api/v1")
+    if laned:
+        lanes = FastLanes()
+        register(world.service, Auth(SETTINGS), lanes)
+        app.add_middleware(FastLaneMiddleware, lanes=lanes)
     return app
 
 

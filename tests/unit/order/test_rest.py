@@ -138,3 +138,21 @@ async def test_cancel_is_202_and_with_prefer_wait_answers_once_cancelled(
     again = await http.post(path, headers={**ALICE, "Idempotency-Key": "c1"})
     assert (again.status_code, again.content) == (202, r.content)
     problem(await http.post(path, headers={**ALICE, "Idempotency-Key": "c2"}), 409, "ORDER_NOT_CANCELLABLE")
+
+
+async def test_reading_an_order_with_prefer_wait_follows_it_until_it_settles(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    order = (await post_order(http)).json()
+    path = f"/api/v1/orders/{order['id']}"
+    started = time.monotonic()
+    problem(await http.get(path, headers={**token("mem_bob"), "Prefer": "wait=5"}), 404, "NOT_FOUND")
+    assert time.monotonic() - started < 1  # another member's order: refused at once, not waited on
+    paying = asyncio.create_task(settle(world, "pay"))
+    r = await http.get(path, headers={**ALICE, "Prefer": "wait=5"})
+    await paying
+    assert r.json()["status"] == "PAID" and r.headers["preference-applied"] == "wait=5"
+    settled = await http.get(path, headers={**ALICE, "Prefer": "wait=5"})
+    assert settled.json()["status"] == "PAID" and "preference-applied" not in settled.headers
+    admin = await http.get(path, headers={**token("mem_x", "admin"), "Prefer": "wait=1"})
+    assert admin.status_code == 200 and admin.json() == settled.json()

@@ -153,7 +153,33 @@ async def _keyed(
     return _answer(status, content, f"{orders_path}/{order.id}", wait)
 
 
+async def place(
+    service: OrderService, request: Request, body: OrderIn, principal: Principal, key: str, prefer: str | None
+) -> Response:
+    items = [(line.product_id, line.quantity) for line in body.items]
+    legs = [Leg(Method(p.method), p.amount, p.payment_key, p.coupon_id) for p in body.payments]
+
+    async def act(begun: Started) -> Order:
+        # A retry after a crash gets the order id of the first attempt: that order, never a second.
+        return await service.place_order(principal.member_id, items, legs, begun.resource_id)
+
+    answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
+    request_fingerprint = fingerprint(request, body)
+    return await _keyed(service, principal.member_id, key, request_fingerprint, act, answer, new_order_id())
+
+
+async def read(
+    service: OrderService, order_id: str, principal: Principal, prefer: str | None
+) -> tuple[Order, dict[str, str]]:
+    wait = wait_seconds(prefer)
+    order, waited = await service.follow_order(
+        principal.member_id, order_id, principal.is_admin, wait, IN_FLIGHT
+    )
+    return order, {"Preference-Applied": f"wait={wait}"} if waited else {}
+
+
 def router(service: OrderService, auth: Auth) -> APIRouter:
+    """The order routes; the two hot ones also have fast lanes (`rest_lanes`)."""
     r = APIRouter(tags=["orders"])
     Member = Annotated[Principal, Depends(auth.member)]
 
@@ -164,18 +190,7 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         """Validates, reserves the stock and answers 201 with the PENDING order (`Location` header).
 
         With `Prefer: wait=N` it answers once the order is PAID or FAILED, or after N seconds."""
-        items = [(line.product_id, line.quantity) for line in body.items]
-        legs = [Leg(Method(p.method), p.amount, p.payment_key, p.coupon_id) for p in body.payments]
-
-        async def act(begun: Started) -> Order:
-            # A retry after a crash gets the order id of the first attempt: that order, never a second.
-            return await service.place_order(principal.member_id, items, legs, begun.resource_id)
-
-        answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
-        request_fingerprint = fingerprint(request, body)
-        return await _keyed(
-            service, principal.member_id, key, request_fingerprint, act, answer, new_order_id()
-        )
+        return await place(service, request, body, principal, key, prefer)
 
     @r.get("/orders", response_class=FastJSON, summary="My orders, newest first")
     async def list_orders(
@@ -196,11 +211,8 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         prefer: Prefer = None,
     ) -> dict[str, Any]:
         """With `Prefer: wait=N`, a PENDING or CANCELLING order is answered once it settles (a long poll)."""
-        order = await service.get_order(principal.member_id, order_id, principal.is_admin)
-        wait = wait_seconds(prefer)
-        if wait and order.status in IN_FLIGHT:
-            order = await service.wait_for_outcome(order.id, wait, IN_FLIGHT[order.status])
-            response.headers["Preference-Applied"] = f"wait={wait}"
+        order, headers = await read(service, order_id, principal, prefer)
+        response.headers.update(headers)
         return order_view(order)
 
     @r.post(

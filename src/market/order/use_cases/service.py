@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope
-from market.order.domain import REACTIONS, Order, Replay, Started, cancellation_requested
+from market.order.domain import REACTIONS, Order, OrderStatus, Replay, Started, cancellation_requested
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
 from market.order.use_cases.keys import IdempotencyKeys
 from market.order.use_cases.placing import Placing
@@ -100,8 +100,37 @@ class OrderService:
         self, order_id: str, seconds: float, settled_statuses: Collection[str]
     ) -> Order:
         """The order once its status is in `settled_statuses`, or as it is after `seconds`."""
+        return await self._follow(order_id, seconds, lambda _: settled_statuses)
+
+    async def follow_order(
+        self,
+        member_id: str,
+        order_id: str,
+        is_admin: bool,
+        seconds: float,
+        settled_after: Mapping[OrderStatus, Collection[str]],
+    ) -> tuple[Order, bool]:
+        """`get_order`, and if the order's status is in flight (a key of `settled_after`), the order once
+        its status is in `settled_after[status]`, or as it is after `seconds`. True if it was waited for."""
+        if seconds <= 0:
+            return await self.get_order(member_id, order_id, is_admin), False
+        waited = False
+
+        def settled_of(order: Order) -> Collection[str]:
+            nonlocal waited
+            if order.member_id != member_id and not is_admin:
+                raise NotFound("order")
+            waited = order.status in settled_after
+            return settled_after[order.status] if waited else (order.status,)
+
+        return await self._follow(order_id, seconds, settled_of), waited
+
+    async def _follow(
+        self, order_id: str, seconds: float, settled_of: Callable[[Order], Collection[str]]
+    ) -> Order:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
+        settled: Collection[str] | None = None
         while True:
             remaining = deadline - loop.time()
             # Listening before reading: a change committed during the read still wakes us.
@@ -111,7 +140,9 @@ class OrderService:
                     order = await uow.orders.get(order_id)
                 if order is None:
                     raise NotFound("order")
-                if order.status in settled_statuses or remaining <= 0:
+                if settled is None:
+                    settled = settled_of(order)  # the first read decides what "settled" means
+                if order.status in settled or remaining <= 0:
                     return order
                 await waiter
             finally:

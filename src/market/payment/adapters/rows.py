@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from market.kernel.clock import iso, parse_iso, parse_iso_required
 from market.kernel.db import Row
@@ -37,7 +38,7 @@ def payment_to_row(p: Payment) -> dict[str, Any]:
         "member_id": p.member_id,
         "status": p.status.value,
         "total_amount": p.total_amount,
-        "legs": json.dumps([leg_to_json(leg) for leg in p.legs], ensure_ascii=False),
+        "legs": orjson.dumps([leg_to_json(leg) for leg in p.legs]).decode(),
         "failure_reason": p.failure_reason,
         "attempts": p.attempts,
     }
@@ -51,7 +52,7 @@ def payment_from_row(row: Row) -> Payment:
         order_id=row["order_id"],
         member_id=row["member_id"],
         total_amount=int(row["total_amount"]),
-        legs=[leg_from_json(raw) for raw in json.loads(row["legs"])],
+        legs=[leg_from_json(raw) for raw in orjson.loads(row["legs"])],
         created_at=parse_iso_required(row["created_at"]),
         updated_at=parse_iso_required(row["updated_at"]),
         status=PaymentStatus(row["status"]),

@@ -11,11 +11,14 @@ not retried: the payment service asks the PG for the order's payment instead.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from typing import Any, NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
-import httpx
+import aiohttp
+import orjson
 
 from market.kernel.errors import Unavailable
 from market.payment.adapters.toss_wire import charge_from, contract_from, refusal
@@ -26,6 +29,10 @@ log = logging.getLogger("market.payment.pg")
 BACKOFF_SECONDS = 0.1  # doubled on each retry: 0.1, 0.2, 0.4 s
 ALREADY_CHARGED = {"DUPLICATED_ORDER_ID", "ALREADY_PROCESSED_PAYMENT"}
 ASK_AGAIN = {409, 429}  # the same key still in flight; too many requests
+# Refused, unresolved, TLS handshake failed, or no connection (or pool slot) within the timeout.
+NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# A bad URL, header or proxy: the request could not be made.
+CANNOT_CALL = (ValueError, aiohttp.NonHttpUrlClientError, aiohttp.ClientHttpProxyError)
 
 
 class _Answer(NamedTuple):
@@ -39,51 +46,60 @@ class _Answer(NamedTuple):
 
 
 class _TossApi:
-    """One keep-alive client for one API: Basic auth with the secret key, retrying only what is safe."""
+    """One keep-alive session for one API: Basic auth with the secret key, retrying only what is safe."""
 
     what = "PG"
 
-    def __init__(
-        self,
-        base_url: str,
-        secret_key: str,
-        timeout: float = 3.0,
-        retries: int = 3,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, base_url: str, secret_key: str, timeout: float = 3.0, retries: int = 3) -> None:
+        self._base_url = base_url.rstrip("/")
         self._retries = retries
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            auth=httpx.BasicAuth(secret_key, ""),  # Toss: base64(secretKey + ":")
-            timeout=timeout,
-            transport=transport,
-        )
+        self._timeout = timeout
+        self._auth = "Basic " + base64.b64encode(f"{secret_key}:".encode()).decode()  # Toss: secretKey + ":"
+        self._proxy = _env_proxy(self._base_url)
+        self._http: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:  # built on first use: a session belongs to the running loop
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=5.0),
+                headers={"Authorization": self._auth},
+                timeout=aiohttp.ClientTimeout(connect=self._timeout, sock_read=self._timeout),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                proxy=self._proxy,
+            )
+        return self._http
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._session().close()  # a gateway closed before its first call stays closed too
 
     async def _post(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> _Answer:
-        return await self._send("POST", path, json=body, headers={"Idempotency-Key": idempotency_key})
+        headers = {"Idempotency-Key": idempotency_key}
+        if body is None:
+            return await self._send("POST", path, headers=headers)
+        headers["Content-Type"] = "application/json"
+        return await self._send("POST", path, data=orjson.dumps(body), headers=headers)
 
     async def _get(self, path: str) -> _Answer:
         return await self._send("GET", path)
 
     async def _send(self, method: str, path: str, **request: Any) -> _Answer:
+        http = self._session()
         for attempt in range(self._retries + 1):
             if attempt:
                 await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
             try:
-                response = await self._client.request(method, path, **request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                log.warning("%s not reached for %s %s: %r", self.what, method, path, exc)
+                async with http.request(
+                    method, self._base_url + path, allow_redirects=False, **request
+                ) as response:
+                    answer = _Answer(response.status, _json(await response.read()))
+            except NOT_SENT as exc:
+                log.warning("%s not reached for %s %s: %s", self.what, method, path, exc)
                 continue
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                raise GatewayTimeout(self.what) from exc  # sent, maybe done, never answered
-            except httpx.TransportError as exc:  # a bad URL or proxy: nothing reached the PG
+            except CANNOT_CALL as exc:  # nothing reached the PG
                 log.error("%s cannot be called: %r", self.what, exc)
                 raise Unavailable(self.what) from exc
-            answer = _Answer(response.status_code, _json(response))
+            except aiohttp.ClientError as exc:  # read timeout, dropped, garbled: sent, maybe done, unanswered
+                raise GatewayTimeout(self.what) from exc
             if answer.status == 504:
                 raise GatewayTimeout(self.what)
             if answer.status == 401:
@@ -173,9 +189,19 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(raw: bytes) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:  # an HTML page from a proxy, say
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # an HTML page from a proxy, say
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _env_proxy(base_url: str) -> str | None:
+    """The proxy that HTTP(S)_PROXY, ALL_PROXY and NO_PROXY name for the PG: read once, not per request."""
+    url = urlsplit(base_url)
+    if url.hostname is None or proxy_bypass(url.hostname):
+        return None
+    proxies = getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    return proxy if proxy is None or "://" in proxy else f"http://{proxy}"
