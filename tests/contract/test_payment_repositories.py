@@ -88,6 +88,8 @@ async def test_save_is_fenced_by_the_attempt(store: Store) -> None:
         stored = await uow.payments.get("ord_1")
     assert stored is not None and (stored.status, stored.failure_reason) == ("COMPENSATING", "PG_DECLINED")
     assert [leg.status for leg in stored.legs] == [LegStatus.FAILED, LegStatus.SKIPPED, LegStatus.SKIPPED]
+    async with store.uow() as uow:
+        await uow.payments.save(p)  # the same state again: not a lost lease (the row still matches)
     p.attempts = 7
     with pytest.raises(LeaseLost):
         async with store.uow() as uow:

@@ -68,7 +68,7 @@ async def test_an_event_handled_but_not_committed_is_delivered_again_to_the_next
     await crashing.start()
     await publish(kafka, [e1])
     await until(lambda: first_seen == [e1.event_id])
-    await publish(kafka, [e2])  # same order, same partition: fetched only once e1's offset is committed
+    await publish(kafka, [e2])  # same order, same partition: handled only once e1 has been
     await until(lambda: first_seen == [e1.event_id, e2.event_id])
     await crashing.stop()  # e2's handler is cancelled after the grace: its offset is never committed
 

@@ -97,7 +97,10 @@ class ConsumerSettings:
 
     retry_backoff: float = 0.2  # first wait after a failed handler; doubles up to max_backoff
     max_backoff: float = 5.0
-    max_records: int = 200  # per fetch; offsets are committed once per partition per batch
+    max_records: int = 200  # per fetch
+    # Handled offsets are committed at most this often (and on stop/revoke): a commit is a broker request,
+    # and a crash redelivers at most this long's events, which the inboxes skip.
+    commit_interval: float = 0.25
     stop_grace: float = 5.0  # on stop/revoke, how long the event in hand may take before it is cancelled
     session_timeout_ms: int = 10_000  # how long a crashed consumer holds its partitions
     # Kafka's 500 ms long-poll delays a partition resumed while another partition's fetch is pending.
@@ -110,7 +113,8 @@ class KafkaSubscriber:
     A record's offset is committed only after its handler returned, i.e. after the handler's own
     transaction (effect + inbox row) committed; a crash in between redelivers it and the inbox skips
     it. A failing handler is retried with backoff, never skipped: its partition waits, the others go
-    on. Offsets are committed once per fetched batch per partition, and when partitions are revoked.
+    on. Handled offsets are committed every `commit_interval` seconds, and when partitions are revoked
+    or the consumer stops.
     """
 
     def __init__(
@@ -157,17 +161,17 @@ class _GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._busy: dict[TopicPartition, asyncio.Task[None]] = {}
         self._done: dict[TopicPartition, int] = {}  # next offset to commit, per partition
         self._draining = False
-        self._fetcher: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._consumer.subscribe(list(self._handlers), listener=self)
         await self._consumer.start()
-        self._fetcher = asyncio.create_task(self._fetch())
+        self._tasks = [asyncio.create_task(self._fetch()), asyncio.create_task(self._commit_every())]
 
     async def stop(self) -> None:
-        if self._fetcher is not None:
-            self._fetcher.cancel()
-            await asyncio.gather(self._fetcher, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._drain()
         await self._consumer.stop()  # leaves the group: its partitions move on at once
 
@@ -203,7 +207,6 @@ class _GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._handle(record)
                 handled += 1
                 self._done[tp] = record.offset + 1
-            await self._commit([tp])
         finally:
             self._busy.pop(tp, None)
             if not self._draining and tp in self._consumer.assignment():
@@ -231,6 +234,12 @@ class _GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                               self.group, record.topic, record.partition, record.offset, backoff)  # fmt: skip
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._settings.max_backoff)
+
+    async def _commit_every(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.commit_interval)
+            if self._done and not self._draining:
+                await self._commit(list(self._done))
 
     async def _drain(self) -> None:
         """Let each partition finish the event in hand (cancel it after the grace), then commit."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -33,6 +34,7 @@ class ManualClock:
         self._now = when
 
 
+@lru_cache(maxsize=4096)  # a payment's or an order's timestamps are written again on every save
 def iso(when: datetime | None) -> str | None:
     """UTC ISO-8601 with milliseconds and a Z; sorts the same as the instants it names."""
     if when is None:

@@ -59,7 +59,9 @@ async def test_the_stored_order_is_answered_as_it_is_without_checking_the_rules_
     await world.pay(order)
     world.catalog.add("prd_a", 5_000, stock=0, on_sale=False)  # it could not be placed now
     world.clock.advance(MINUTE)
-    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_second") == Started("ord_first")
+    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_second") == Started(
+        "ord_first", resumed=True
+    )
     again = await world.service.place_order("mem_1", LINES, [pg(10_000)], order_id="ord_first")
     assert again.id == "ord_first" and again.status == "PAID"
     assert list(world.state.orders) == ["ord_first"] and len(world.events("OrderCreated")) == 1
@@ -70,7 +72,9 @@ async def test_a_retry_after_a_crash_before_the_order_was_stored_places_it_on_th
 ) -> None:
     order_id = await crashed_after_reserving(world)
     world.clock.advance(MINUTE)
-    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_other") == Started(order_id)
+    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_other") == Started(
+        order_id, resumed=True
+    )
     order = await world.service.place_order("mem_1", LINES, [pg(10_000)], order_id=order_id)
     assert order.id == order_id and world.catalog.stock["prd_a"] == 1  # reserved once, not twice
     assert await world.service.release_abandoned_placements() == 0
@@ -134,7 +138,9 @@ async def test_a_retry_after_the_stock_was_released_answers_that_error_and_frees
     order_id = await crashed_after_reserving(world)
     world.clock.advance(MINUTE)
     await world.catalog.release_stock(order_id)  # the sweep gave it back, and died before forgetting the key
-    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_other") == Started(order_id)
+    assert await world.service.begin("mem_1", "k1", "fp-a", resource_id="ord_other") == Started(
+        order_id, resumed=True
+    )
     with pytest.raises(DomainError) as refused:
         await world.service.place_order("mem_1", LINES, [pg(10_000)], order_id=order_id)
     assert refused.value.code == "STOCK_RELEASED" and world.state.orders == {}

@@ -50,7 +50,7 @@ async def test_a_failed_request_leaves_no_trace_so_the_key_can_be_retried(world:
 async def test_a_request_in_flight_for_a_minute_crashed_and_its_key_is_taken_over(world: World) -> None:
     await world.service.begin("mem_1", "k1", "fp-a")
     world.clock.advance(timedelta(seconds=61))
-    assert await world.service.begin("mem_1", "k1", "fp-a") == Started()
+    assert await world.service.begin("mem_1", "k1", "fp-a") == Started(resumed=True)
     assert await refused(world, "mem_1", "k1", "fp-a") == "IDEMPOTENCY_KEY_IN_USE"
     await world.service.complete("mem_1", "k1", 201, BODY)
     assert await world.service.begin("mem_1", "k1", "fp-a") == Replay(201, BODY)

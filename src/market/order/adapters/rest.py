@@ -161,7 +161,9 @@ async def place(
 
     async def act(begun: Started) -> Order:
         # A retry after a crash gets the order id of the first attempt: that order, never a second.
-        return await service.place_order(principal.member_id, items, legs, begun.resource_id)
+        return await service.place_order(
+            principal.member_id, items, legs, begun.resource_id, may_exist=begun.resumed
+        )
 
     answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
     request_fingerprint = fingerprint(request, body)

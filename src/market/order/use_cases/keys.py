@@ -46,7 +46,7 @@ class IdempotencyKeys:
             seen = await keys.get(member_id, key)
             if seen is not None and seen.resumable_by(fingerprint, now):
                 if await keys.take_over(seen, fingerprint, now, resource_id):
-                    return Started(seen.resource_id or resource_id)
+                    return Started(seen.resource_id or resource_id, resumed=True)
                 seen = None  # another request took it over first
             return replay_of(seen, fingerprint)
 

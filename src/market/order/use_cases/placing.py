@@ -52,8 +52,9 @@ class Placing:
         items: Sequence[tuple[str, int]],
         payments: Sequence[Leg],
         order_id: str | None = None,
+        may_exist: bool = True,
     ) -> Order:
-        if order_id is not None:
+        if order_id is not None and may_exist:
             placed = await self._stored(member_id, order_id)
             if placed is not None:
                 return placed

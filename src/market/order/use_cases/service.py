@@ -44,14 +44,16 @@ class OrderService:
         items: Sequence[tuple[str, int]],
         payments: Sequence[Leg],
         order_id: str | None = None,
+        may_exist: bool = True,
     ) -> Order:
         """Validate, reserve the stock and store a PENDING order with its OrderCreated event.
 
         The first broken rule answers, in SPEC §4's order; nothing is written when one breaks. `order_id`
         (its Idempotency-Key's, see `begin`) is the order's id, a fresh one if None; when an earlier attempt
         already stored that order, it is returned as it is now and nothing is reserved or written.
+        `may_exist=False` skips that look-up, for an id no attempt can have used (`Started.resumed` False).
         """
-        return await self._placing.place_order(member_id, items, payments, order_id)
+        return await self._placing.place_order(member_id, items, payments, order_id, may_exist)
 
     async def cancel_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
         """Ask for a PAID order (within 24 h of payment) to be refunded: CANCELLING."""

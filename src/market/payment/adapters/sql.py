@@ -7,7 +7,7 @@ from datetime import datetime
 
 from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel.clock import Clock, iso
-from market.kernel.db import Database, Tx, for_update, insert_ignore, transaction_uow
+from market.kernel.db import Database, Tx, insert_ignore, transaction_uow
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import payment_from_row, payment_to_row
 from market.payment.adapters.sql_coupons import SqlCoupons
@@ -43,19 +43,17 @@ class SqlPayments:
         return None if row is None else payment_from_row(row)
 
     async def save(self, payment: Payment) -> None:
-        # Read-then-write under the row lock: MariaDB's rowcount cannot tell "not matched" from "unchanged".
-        row = await self._tx.fetchone(
-            f"SELECT attempts FROM payments WHERE order_id = :o{for_update(self._tx.dialect)}",
-            {"o": payment.order_id},
-        )
-        if row is None or int(row["attempts"]) != payment.attempts:
-            raise LeaseLost(payment.order_id)
-        await self._tx.execute(
+        # Fenced by the lease's token in the same statement: a runner that lost its lease matches no row.
+        # Both databases count *matched* rows (MariaDB through CLIENT_FOUND_ROWS, see infra.mysql), so
+        # an update that changes nothing still answers 1 while the token is ours.
+        matched = await self._tx.execute(
             "UPDATE payments SET status = :status, legs = :legs, failure_reason = :failure_reason, "
             "lease_until = :lease_until, updated_at = :updated_at, completed_at = :completed_at, "
-            "refunded_at = :refunded_at WHERE order_id = :order_id",
+            "refunded_at = :refunded_at WHERE order_id = :order_id AND attempts = :attempts",
             payment_to_row(payment),
         )
+        if matched != 1:
+            raise LeaseLost(payment.order_id)
 
     async def claim(
         self, order_id: str, attempts: int, status: PaymentStatus, now: datetime, lease: datetime
