@@ -61,9 +61,6 @@ class FastLanes:
                 return handler, route, m.groupdict()
         return None
 
-    def __bool__(self) -> bool:
-        return bool(self._exact or self._patterns)
-
 
 class FastLaneMiddleware:
     """Sits inside the metrics middleware: a laned request is counted under its route like any other."""

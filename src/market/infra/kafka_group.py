@@ -1,0 +1,159 @@
+"""One consumer group of a `KafkaSubscriber` (market.infra.kafka): a task per assigned partition, offsets
+committed on a timer and on revoke/stop, failing handlers retried, undecodable records skipped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from prometheus_client import Counter
+
+from market.kernel.events import Envelope
+from market.kernel.messaging import Handler
+
+log = logging.getLogger("market.kafka")
+POISON = Counter(
+    "market_kafka_undecodable_records_total",
+    "Records skipped because they are not an event envelope",
+    ["group", "topic"],
+)
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    """How a `KafkaSubscriber` retries, batches and stops (docs/kafka-and-mysql.md)."""
+
+    retry_backoff: float = 0.2  # first wait after a failed handler; doubles up to max_backoff
+    max_backoff: float = 5.0
+    max_records: int = 200  # per fetch
+    # Handled offsets are committed at most this often (and on stop/revoke): a commit is a broker request,
+    # and a crash redelivers at most this long's events, which the inboxes skip.
+    commit_interval: float = 0.25
+    stop_grace: float = 5.0  # on stop/revoke, how long the event in hand may take before it is cancelled
+    session_timeout_ms: int = 10_000  # how long a crashed consumer holds its partitions
+    # Kafka's 500 ms long-poll delays a partition resumed while another partition's fetch is pending.
+    fetch_max_wait_ms: int = 100
+
+
+class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(
+        self, group: str, handlers: dict[str, Handler], consumer: AIOKafkaConsumer, settings: ConsumerSettings
+    ) -> None:
+        self.group = group
+        self._handlers = handlers
+        self._consumer = consumer
+        self._settings = settings
+        self._busy: dict[TopicPartition, asyncio.Task[None]] = {}
+        self._done: dict[TopicPartition, int] = {}  # next offset to commit, per partition
+        self._draining = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._consumer.subscribe(list(self._handlers), listener=self)
+        await self._consumer.start()
+        self._tasks = [asyncio.create_task(self._fetch()), asyncio.create_task(self._commit_every())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._drain()
+        await self._consumer.stop()  # leaves the group: its partitions move on at once
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._drain()
+        self._done.clear()  # what could not be committed belongs to the old generation
+        self._draining = False
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        log.info("group %s: assigned %s", self.group, sorted(f"{tp.topic}/{tp.partition}" for tp in assigned))
+
+    async def _fetch(self) -> None:
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._settings.max_records)
+            except Exception:
+                log.exception("group %s: fetch failed; retrying", self.group)
+                await asyncio.sleep(1)
+                continue
+            if self._draining:
+                continue  # fetched under an assignment being revoked: refetched from the committed offset
+            for tp, records in batches.items():
+                # Paused until its batch is handled: one task per partition, so its order is kept.
+                self._consumer.pause(tp)
+                self._busy[tp] = asyncio.create_task(self._handle_batch(tp, records))
+
+    async def _handle_batch(self, tp: TopicPartition, records: list[Any]) -> None:
+        handled = 0
+        try:
+            for record in records:
+                if self._draining:
+                    break
+                await self._handle(record)
+                handled += 1
+                self._done[tp] = record.offset + 1
+        finally:
+            self._busy.pop(tp, None)
+            if not self._draining and tp in self._consumer.assignment():
+                if handled < len(records):  # ended abnormally: fetch the unhandled records again
+                    self._consumer.seek(tp, records[handled].offset)
+                self._consumer.resume(tp)
+
+    async def _handle(self, record: Any) -> None:
+        try:
+            envelope = Envelope.from_bytes(record.value)
+        except (ValueError, KeyError, TypeError):
+            # No retry can ever decode it: log it whole (the operator's copy) and move past it.
+            POISON.labels(self.group, record.topic).inc()
+            log.error("group %s skips undecodable record %s/%s@%s: %r", self.group, record.topic,
+                      record.partition, record.offset, record.value[:2000])  # fmt: skip
+            return
+        backoff = self._settings.retry_backoff
+        while True:
+            try:
+                await self._handlers[record.topic](envelope)
+                return
+            except Exception:
+                # Not committed, so never lost: the partition waits for this event, loudly.
+                log.exception("group %s failed on %s/%s@%s; retrying in %.1fs",
+                              self.group, record.topic, record.partition, record.offset, backoff)  # fmt: skip
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._settings.max_backoff)
+
+    async def _commit_every(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.commit_interval)
+            if self._done and not self._draining:
+                await self._commit(list(self._done))
+
+    async def _drain(self) -> None:
+        """Let each partition finish the event in hand (cancel it after the grace), then commit."""
+        self._draining = True
+        tasks = list(self._busy.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self._settings.stop_grace)
+            for task in late:
+                task.cancel()  # its transaction rolls back; the event is redelivered
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._commit(list(self._done))
+
+    async def _commit(self, tps: list[TopicPartition]) -> None:
+        offsets = {tp: self._done[tp] for tp in tps if tp in self._done}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError):
+            # Rebalanced away: the new owner gets these events again and its inbox skips them.
+            log.warning("group %s: commit of %s refused after a rebalance", self.group, offsets)
+        except KafkaError:
+            log.exception("group %s: commit failed; retried with the next batch", self.group)
+            return
+        for tp, offset in offsets.items():
+            if self._done.get(tp) == offset:
+                del self._done[tp]
