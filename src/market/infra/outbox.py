@@ -15,6 +15,7 @@ from market.kernel.events import Envelope
 from market.kernel.messaging import OutboxStore, Publisher
 
 log = logging.getLogger("market.outbox")
+REMOVE_CHUNK = 200
 BACKLOG = Gauge("market_outbox_backlog", "Outbox rows not yet taken by the transport", ["service"])
 
 
@@ -63,8 +64,14 @@ class SqlOutboxStore:
         return [(r["seq"], Envelope.from_bytes(r["body"])) for r in rows if r["seq"] not in skip][:limit]
 
     async def remove(self, seqs: Sequence[int]) -> None:
+        # One statement per chunk: MariaDB's driver sends an executemany DELETE row by row.
         async with self._db.transaction() as tx:
-            await tx.executemany("DELETE FROM outbox WHERE seq = :s", [{"s": s} for s in seqs])
+            for start in range(0, len(seqs), REMOVE_CHUNK):
+                chunk = seqs[start : start + REMOVE_CHUNK]
+                marks = ", ".join(f":s{i}" for i in range(len(chunk)))
+                await tx.execute(
+                    f"DELETE FROM outbox WHERE seq IN ({marks})", {f"s{i}": s for i, s in enumerate(chunk)}
+                )
 
     async def backlog(self) -> int:
         async with self._db.transaction() as tx:
@@ -84,8 +91,9 @@ class OutboxRelay:
     saga never has two events of one order in flight at once (each is produced only after the previous
     one was consumed), and consumers' inboxes and status machines absorb what does arrive twice.
 
-    A batch is handed to the publisher as its own task; its rows are deleted once the publisher
-    returns. Rows in flight are skipped by the next fetch; rows whose publish failed are fetched again.
+    A batch is handed to the publisher as its own task; its rows are deleted after the publisher
+    returned, at the relay's next turn. Rows in flight are skipped by the next fetch; rows whose publish
+    failed are fetched again.
     """
 
     def __init__(
@@ -111,22 +119,25 @@ class OutboxRelay:
         self._stopping = False
 
     async def run(self) -> None:
+        """Fetch when woken by a write (or every `idle_poll` s), again at once only after a full batch.
+
+        Rows whose publish completed are deleted at the next turn, in one statement with the others done
+        by then: a completed publish does not wake the relay for that alone (the in-flight set keeps
+        those rows from being fetched again meanwhile)."""
         while not self._stopping:
+            self._wake.clear()  # before the fetch: a row written after it wakes the next wait
+            limit = 0
             try:
                 await self._flush_done()
-                room = self._max_in_flight - len(self._in_flight)
-                rows = (
-                    await self._store.pending(min(self._batch, room), frozenset(self._in_flight))
-                    if room > 0
-                    else []
-                )
+                limit = min(self._batch, self._max_in_flight - len(self._in_flight))
+                rows = await self._store.pending(limit, frozenset(self._in_flight)) if limit > 0 else []
             except Exception:
                 log.exception("outbox relay %s: fetch failed", self.name)
                 rows = []
             if rows:
                 self._start(rows)
-                continue
-            self._wake.clear()
+                if len(rows) == limit:
+                    continue  # a full batch: there may be more behind it
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._idle_poll)
 
@@ -146,7 +157,6 @@ class OutboxRelay:
             self._in_flight.difference_update(seqs)
             return
         self._done.extend(seqs)
-        self._wake.set()
 
     async def _flush_done(self) -> None:
         if not self._done:

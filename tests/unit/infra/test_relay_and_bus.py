@@ -139,3 +139,16 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
     assert await migrate(db, [OUTBOX_INBOX]) == 1
     assert await migrate(db, [OUTBOX_INBOX]) == 0
     assert await migrate(db, [OUTBOX_INBOX, "CREATE TABLE t (id VARCHAR(64) PRIMARY KEY)"]) == 1
+
+
+async def test_removing_published_rows_takes_exactly_those_rows_however_many(tmp_path: Path) -> None:
+    db, wake = await make_db(tmp_path, "order"), asyncio.Event()
+    now = ManualClock().now()
+    await write_events(db, wake, [event("OrderCreated", f"ord_{i}", now, member_id="m") for i in range(700)])
+    store = SqlOutboxStore(db)
+    pending = await store.pending(700, frozenset())
+    published = [seq for seq, _ in pending if seq % 3]  # more than two chunks' worth, with gaps
+    await store.remove(published)
+    left = await store.pending(700, frozenset())
+    assert [seq for seq, _ in left] == [seq for seq, _ in pending if not seq % 3]
+    assert len(published) > 2 * 200
