@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 2.0
     payment_lease_seconds: float = 15.0
     relay_batch: int = 200
+    catalog_cache_seconds: float = 30.0
+    catalog_cache_size: int = 10_000
 
     # The distributed mode (docs/configuration.md): where each process listens and what it talks to.
     state_dir: Path = Path(".local")

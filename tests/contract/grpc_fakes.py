@@ -5,6 +5,7 @@ They keep the contracts the ports rely on: the same attributes, the same DomainE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -77,9 +78,19 @@ class ProductService:
     async def get_products(self, ids: list[str]) -> list[Product]:
         return [self.products[i] for i in ids if i in self.products]
 
-    async def reserve_stock(self, order_id: str, lines: list[tuple[str, int]]) -> None:
+    async def reserve_stock(
+        self, order_id: str, lines: list[tuple[str, int]], prices: Mapping[str, int] | None = None
+    ) -> None:
         if order_id in self.reserved:
             return
+        for product_id, price in (prices or {}).items():
+            if self.products[product_id].price != price:
+                raise DomainError(
+                    "PRICE_CHANGED",
+                    "the price changed",
+                    product_id=product_id,
+                    price=self.products[product_id].price,
+                )
         for product_id, quantity in lines:
             if self.products[product_id].stock < quantity:
                 raise DomainError("OUT_OF_STOCK", "not enough stock", product_id=product_id)

@@ -120,6 +120,13 @@ async def test_migrations_apply_once_and_the_outbox_keeps_its_order(db: Database
     assert [env for _, env in pending] == envs
     await store.remove([seq for seq, _ in pending[:2]])
     assert await store.backlog() == 3
+    # The relay's turn: delete what was published and fetch the next rows, skipping those in flight.
+    seqs = [seq for seq, _ in pending]
+    after = await store.pending(10, frozenset(seqs[3:4]), remove=seqs[2:3])
+    assert [env for _, env in after] == envs[4:]
+    assert await store.backlog() == 2
+    assert await store.pending(0, frozenset(), remove=seqs[3:]) == []
+    assert await store.backlog() == 0
 
 
 async def test_concurrent_conditional_decrements_never_go_below_zero(db: Database) -> None:

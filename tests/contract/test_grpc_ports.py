@@ -139,6 +139,30 @@ async def test_catalog_port(world: World) -> None:
     assert (world.product_service.products["p1"].stock, world.product_service.products["p2"].stock) == (10, 1)
 
 
+async def test_a_reservation_at_a_stale_price_is_refused_and_takes_nothing(world: World) -> None:
+    catalog = world.catalog
+    world.product_service.products["p1"].price = 1_800  # changed after the order read 1,500
+
+    err = await raised(catalog.reserve_stock("o1", [("p1", 2)], {"p1": 1_500}))
+
+    assert (type(err), err.code, err.extra) == (
+        DomainError,
+        "PRICE_CHANGED",
+        {"product_id": "p1", "price": 1_800},
+    )
+    assert world.product_service.products["p1"].stock == 10 and world.product_service.reserved == {}
+    await catalog.reserve_stock("o1", [("p1", 2)], {"p1": 1_800})  # at the current price: taken
+    assert world.product_service.products["p1"].stock == 8
+    await catalog.reserve_stock("o2", [("p1", 1)])  # no prices (an older client): not checked
+    assert world.product_service.products["p1"].stock == 7
+
+
+async def test_a_price_of_zero_travels_as_a_price(world: World) -> None:
+    # proto3 `optional`: 0 is a price to check, not "no price" (an older client's).
+    err = await raised(world.catalog.reserve_stock("o1", [("p1", 1)], {"p1": 0}))
+    assert err.code == "PRICE_CHANGED"
+
+
 async def test_coupons_port(world: World) -> None:
     c1 = await world.coupons.get_issued_coupon("c1")
     assert c1 == IssuedCoupon("c1", TEN_PERCENT, "m1", "AVAILABLE")

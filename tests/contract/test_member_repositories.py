@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
@@ -12,11 +12,12 @@ import pytest
 
 from market.infra.migrations import migrate
 from market.kernel.clock import ManualClock
+from market.kernel.db import Params, Row, Tx, transaction_uow
 from market.kernel.errors import DomainError
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.adapters.memory import memory_uow
 from market.member.adapters.schema import MIGRATIONS
-from market.member.adapters.sql import sql_uow
+from market.member.adapters.sql import SqlUnitOfWork, sql_uow
 from market.member.domain import LedgerEntry, Member
 from market.member.ports import UnitOfWork
 from market.member.use_cases import MemberService
@@ -74,11 +75,12 @@ async def test_a_taken_email_is_refused_and_keeps_the_first_account(uow: UoW) ->
 async def test_points_move_only_while_the_balance_stays_non_negative(uow: UoW) -> None:
     async with uow() as w:
         await w.members.add(member(), "h")
-        assert await w.members.add_points("mem_001", 500) == 500
-        assert await w.members.add_points("mem_001", -200) == 300
-        assert await w.members.add_points("mem_001", -301) is None
-        assert await w.members.add_points("mem_001", -300) == 0
-        assert await w.members.add_points("mem_nobody", 10) is None
+        assert await w.members.add_points("mem_001", 500)
+        assert await w.members.add_points("mem_001", -200)
+        assert (await w.members.get("mem_001", for_update=True)) == member(balance=300)
+        assert not await w.members.add_points("mem_001", -301)
+        assert await w.members.add_points("mem_001", -300)
+        assert not await w.members.add_points("mem_nobody", 10)
     async with uow() as w:
         assert (await w.members.get("mem_001")) == member(balance=0)
 
@@ -90,10 +92,11 @@ async def test_each_order_has_at_most_one_entry_per_kind(uow: UoW) -> None:
         assert await w.ledger.add(entry(3, order_id="ord_1", kind="ORDER_REFUND"))
         assert await w.ledger.add(entry(4)) and await w.ledger.add(entry(5))  # grants have no order
     async with uow() as w:
-        assert await w.ledger.of_order("ord_1", "ORDER_USE") == entry(
-            1, order_id="ord_1", kind="ORDER_USE", delta=-100
-        )
-        assert await w.ledger.of_order("ord_1", "GRANT") is None
+        assert await w.ledger.of_order("ord_1") == {
+            "ORDER_USE": entry(1, order_id="ord_1", kind="ORDER_USE", delta=-100),
+            "ORDER_REFUND": entry(3, order_id="ord_1", kind="ORDER_REFUND"),
+        }
+        assert await w.ledger.of_order("ord_2") == {}
         assert [e.id for e in await w.ledger.newest("mem_001", 10, None)] == [
             "pnt_005",
             "pnt_004",
@@ -131,16 +134,17 @@ async def test_a_block_that_raises_leaves_nothing_behind(uow: UoW) -> None:
         assert await w.ledger.newest("mem_001", 10, None) == []
 
 
+class _PlainHasher:
+    async def hash(self, password: str) -> str:
+        return password
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == password
+
+
 async def test_concurrent_orders_never_overdraw_the_balance(uow: UoW) -> None:
-    class PlainHasher:
-        async def hash(self, password: str) -> str:
-            return password
-
-        async def verify(self, password_hash: str, password: str) -> bool:
-            return password_hash == password
-
     service = MemberService(
-        uow=uow, clock=ManualClock(), hasher=PlainHasher(), tokens=JwtTokenIssuer(TokenSettings("s" * 32))
+        uow=uow, clock=ManualClock(), hasher=_PlainHasher(), tokens=JwtTokenIssuer(TokenSettings("s" * 32))
     )
     kim = await service.sign_up("kim@example.com", "Kim", "correct horse")
     await service.grant_points(kim.id, 1_000, "welcome")
@@ -154,3 +158,56 @@ async def test_concurrent_orders_never_overdraw_the_balance(uow: UoW) -> None:
     entries = await service.ledger(kim.id, 100)
     assert after is not None and after.point_balance == 100
     assert sum(e.delta for e in entries) == after.point_balance
+
+
+class _CountingTx:
+    """A transaction that records the statements it runs (the repository's cost per use case)."""
+
+    def __init__(self, tx: Tx, log: list[str]) -> None:
+        self._tx, self._log, self.dialect = tx, log, tx.dialect
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        self._log.append(sql.split()[0])
+        return await self._tx.execute(sql, params)
+
+    async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        self._log.append(sql.split()[0])
+        await self._tx.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
+        self._log.append(sql.split()[0])
+        return await self._tx.fetchone(sql, params)
+
+    async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._log.append(sql.split()[0])
+        return await self._tx.fetchall(sql, params)
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+async def test_using_and_refunding_points_cost_four_statements_each(backend: str, tmp_path: Path) -> None:
+    async with sql_database(backend, tmp_path, "member") as db:
+        await migrate(db, MIGRATIONS)
+        log: list[str] = []
+        service = MemberService(
+            uow=transaction_uow(db, lambda tx: SqlUnitOfWork(_CountingTx(tx, log))),
+            clock=ManualClock(),
+            hasher=_PlainHasher(),
+            tokens=JwtTokenIssuer(TokenSettings("s" * 32)),
+        )
+        kim = await service.sign_up("kim@example.com", "Kim", "correct horse")
+        await service.grant_points(kim.id, 1_000, "welcome")
+
+        log.clear()
+        await service.use_points(kim.id, "ord_1", 300)
+        assert log == ["SELECT", "SELECT", "UPDATE", "INSERT"]  # lock, order's ledger, move, record
+        log.clear()
+        assert await service.refund_points(kim.id, "ord_1") == 300
+        assert log == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+
+        after = await service.get_member(kim.id)
+        assert after is not None and after.point_balance == 1_000
+        assert [(e.delta, e.balance_after) for e in await service.ledger(kim.id)] == [
+            (300, 1_000),
+            (-300, 700),
+            (1_000, 1_000),
+        ]

@@ -133,6 +133,22 @@ async def test_due_lists_in_flight_payments_past_their_lease_oldest_first(store:
         assert [p.order_id for p in await uow.payments.due(T0 + timedelta(seconds=30), 1)] == ["ord_b"]
 
 
+async def test_a_first_write_carries_the_validation_outcome(store: Store) -> None:
+    started, refused = payment("ord_started"), payment("ord_refused")
+    started.start(started.in_taking_order()[0], T0)  # accepted: its first leg is about to be taken
+    refused.refuse(None, "INSUFFICIENT_POINTS")
+    refused.fail(T0)
+    async with store.uow() as uow:
+        assert await uow.payments.add(started) and await uow.payments.add(refused)
+    async with store.uow() as uow:
+        loaded = await uow.payments.get("ord_started")
+        assert loaded == started and loaded.validated
+        assert await uow.payments.get("ord_refused") == refused
+        late = T0 + timedelta(hours=1)
+        assert [p.order_id for p in await uow.payments.due(late, 10)] == ["ord_started"]
+        assert await uow.payments.failed_due(T0 - timedelta(hours=1), late, 10) == []
+
+
 async def test_failed_payments_are_due_for_orphan_checks_until_rescheduled(store: Store) -> None:
     p = payment()
     p.start(p.legs[0], T0)
@@ -280,5 +296,13 @@ async def test_the_whole_saga_runs_the_same_on_either_store(store: Store, tmp_pa
     assert points.balance_of["mem_1"] == 5_000
     assert (await service.member_coupons("mem_1"))[0].status == "AVAILABLE"
     assert len(await store.outbox()) == 2
+
+    refused = event(
+        "OrderCreated", "ord_2", T0, member_id="mem_1", total_amount=9_000, items=[], payments=plan
+    )
+    await service.handle(refused)
+    await service.handle(refused)
+    assert [leg.status for leg in await service.history("mem_1", "ord_2")] == ["SKIPPED"] * 3
+    assert len(await store.outbox()) == 3  # its PaymentFailed, once
     assert await service.reconcile_once() == 0
     await pg_db.close()

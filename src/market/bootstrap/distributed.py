@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from market.bootstrap.services import token_settings
+from market.bootstrap.services import cached_catalog, token_settings
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
 from market.infra.loops import Jobs, every
@@ -146,7 +146,7 @@ async def _order(p: Process) -> list[APIRouter]:
         uow=sql_uow(p.db, p.clock, p.wake),
         clock=p.clock,
         members=GrpcMembers(p.channel(s.member_grpc_port), p.policy),
-        catalog=GrpcCatalog(p.channel(s.product_grpc_port), p.policy),
+        catalog=cached_catalog(GrpcCatalog(p.channel(s.product_grpc_port), p.policy), p.clock, s),
         coupons=GrpcCoupons(p.channel(s.payment_grpc_port), p.policy),
         watch=AsyncioStatusWatch(),
     )

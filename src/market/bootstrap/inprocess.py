@@ -5,7 +5,7 @@ These are the in-process twins of the gRPC adapters; both pass the same port con
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from market.kernel.errors import NotFound
@@ -44,7 +44,8 @@ class InProcessCatalog:
     def __init__(self, products: Any) -> None:
         self._products = products
 
-    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
+    async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
+        # Always fresh: this adapter keeps nothing.
         return [
             ProductSnapshot(
                 id=p.id, seller_id=p.seller_id, name=p.name, price=p.price, on_sale=p.status == "ON_SALE"
@@ -52,8 +53,10 @@ class InProcessCatalog:
             for p in await self._products.get_products(ids)
         ]
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
-        await self._products.reserve_stock(order_id, lines)
+    async def reserve_stock(
+        self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int] | None = None
+    ) -> None:
+        await self._products.reserve_stock(order_id, lines, prices)
 
     async def release_stock(self, order_id: str) -> None:
         await self._products.release_stock(order_id)

@@ -19,7 +19,9 @@ from market.member.use_cases import MemberService
 from market.order.adapters import rest as order_rest
 from market.order.adapters import rest_lanes as order_lanes
 from market.order.adapters import sql as order_sql
+from market.order.adapters.catalog_cache import CachedCatalog
 from market.order.adapters.watch import AsyncioStatusWatch
+from market.order.ports import Catalog
 from market.order.use_cases import OrderService
 from market.payment.adapters import rest as payment_rest
 from market.payment.adapters import sql as payment_sql
@@ -47,6 +49,15 @@ def token_settings(settings: Settings) -> TokenSettings:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl_seconds=settings.token_ttl_seconds,
+    )
+
+
+def cached_catalog(catalog: Catalog, clock: Clock, settings: Settings) -> Catalog:
+    """The order service's Catalog port, with recently read products kept (unless the TTL is 0)."""
+    if settings.catalog_cache_seconds <= 0:
+        return catalog
+    return CachedCatalog(
+        catalog, clock, ttl_seconds=settings.catalog_cache_seconds, size=settings.catalog_cache_size
     )
 
 
@@ -84,7 +95,7 @@ def build_services(
         uow=order_sql.sql_uow(dbs["order"], clock, wakes.get("order")),
         clock=clock,
         members=members_port(member),
-        catalog=catalog_port(product),
+        catalog=cached_catalog(catalog_port(product), clock, settings),
         coupons=coupons_port(payment),
         watch=AsyncioStatusWatch(),
     )

@@ -56,27 +56,36 @@ class SqlOutboxStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def pending(self, limit: int, skip: frozenset[int]) -> list[tuple[int, Envelope]]:
+    async def pending(
+        self, limit: int, skip: frozenset[int], remove: Sequence[int] = ()
+    ) -> list[tuple[int, Envelope]]:
         async with self._db.transaction() as tx:
+            await _delete(tx, remove)
+            if limit <= 0:
+                return []
             rows = await tx.fetchall(
                 "SELECT seq, body FROM outbox ORDER BY seq LIMIT :n", {"n": limit + len(skip)}
             )
         return [(r["seq"], Envelope.from_bytes(r["body"])) for r in rows if r["seq"] not in skip][:limit]
 
     async def remove(self, seqs: Sequence[int]) -> None:
-        # One statement per chunk: MariaDB's driver sends an executemany DELETE row by row.
         async with self._db.transaction() as tx:
-            for start in range(0, len(seqs), REMOVE_CHUNK):
-                chunk = seqs[start : start + REMOVE_CHUNK]
-                marks = ", ".join(f":s{i}" for i in range(len(chunk)))
-                await tx.execute(
-                    f"DELETE FROM outbox WHERE seq IN ({marks})", {f"s{i}": s for i, s in enumerate(chunk)}
-                )
+            await _delete(tx, seqs)
 
     async def backlog(self) -> int:
         async with self._db.transaction() as tx:
             row = await tx.fetchone("SELECT COUNT(*) AS n FROM outbox")
         return int((row or {"n": 0})["n"])
+
+
+async def _delete(tx: Tx, seqs: Sequence[int]) -> None:
+    # One statement per chunk: MariaDB's driver sends an executemany DELETE row by row.
+    for start in range(0, len(seqs), REMOVE_CHUNK):
+        chunk = seqs[start : start + REMOVE_CHUNK]
+        marks = ", ".join(f":s{i}" for i in range(len(chunk)))
+        await tx.execute(
+            f"DELETE FROM outbox WHERE seq IN ({marks})", {f"s{i}": s for i, s in enumerate(chunk)}
+        )
 
 
 async def report_backlog(name: str, store: OutboxStore) -> None:
@@ -122,15 +131,13 @@ class OutboxRelay:
         """Fetch when woken by a write (or every `idle_poll` s), again at once only after a full batch.
 
         Rows whose publish completed are deleted at the next turn, in one statement with the others done
-        by then: a completed publish does not wake the relay for that alone (the in-flight set keeps
-        those rows from being fetched again meanwhile)."""
+        by then and in the same transaction as that turn's fetch: a completed publish does not wake the
+        relay for that alone (the in-flight set keeps those rows from being fetched again meanwhile)."""
         while not self._stopping:
             self._wake.clear()  # before the fetch: a row written after it wakes the next wait
-            limit = 0
+            limit = min(self._batch, self._max_in_flight - len(self._in_flight))
             try:
-                await self._flush_done()
-                limit = min(self._batch, self._max_in_flight - len(self._in_flight))
-                rows = await self._store.pending(limit, frozenset(self._in_flight)) if limit > 0 else []
+                rows = await self._take_turn(limit)
             except Exception:
                 log.exception("outbox relay %s: fetch failed", self.name)
                 rows = []
@@ -158,16 +165,16 @@ class OutboxRelay:
             return
         self._done.extend(seqs)
 
-    async def _flush_done(self) -> None:
-        if not self._done:
-            return
+    async def _take_turn(self, limit: int) -> list[tuple[int, Envelope]]:
+        """Delete what was published since the last turn and fetch up to `limit` rows, in one transaction."""
         done, self._done = self._done, []
         try:
-            await self._store.remove(done)
+            rows = await self._store.pending(limit, frozenset(self._in_flight.difference(done)), done)
         except Exception:
             self._done.extend(done)
             raise
         self._in_flight.difference_update(done)
+        return rows
 
     async def stop(self, grace: float = 2.0) -> None:
         """Let publishes in flight finish (up to `grace` s), remove what they delivered, cancel the rest."""
@@ -179,6 +186,6 @@ class OutboxRelay:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         try:
-            await self._flush_done()
+            await self._take_turn(0)
         except Exception:
             log.exception("outbox relay %s: final flush failed; rows will be published again", self.name)

@@ -25,7 +25,11 @@ class Inbox(Protocol):
 class OutboxStore(Protocol):
     """What the relay needs of a service's outbox table, outside any business transaction."""
 
-    async def pending(self, limit: int, skip: frozenset[int]) -> list[tuple[int, Envelope]]: ...
+    async def pending(
+        self, limit: int, skip: frozenset[int], remove: Sequence[int] = ()
+    ) -> list[tuple[int, Envelope]]:
+        """Delete the rows `remove` (published), then the first `limit` rows not in `skip`: one transaction."""
+        ...
 
     async def remove(self, seqs: Sequence[int]) -> None: ...
 

@@ -22,8 +22,11 @@ class MemberRepository(Protocol):
         """The member with this (normalised) email and its password hash, or None."""
         ...
 
-    async def add_points(self, member_id: str, delta: int) -> int | None:
-        """Move the balance by `delta` (non-zero) unless it would go below 0: the new balance, or None."""
+    async def add_points(self, member_id: str, delta: int) -> bool:
+        """Move the balance by `delta` (non-zero) unless it would go below 0; whether it moved.
+
+        The caller holds the member's row lock (`get(..., for_update=True)`), so it knows the new balance.
+        """
         ...
 
 
@@ -32,8 +35,8 @@ class LedgerRepository(Protocol):
         """Record an entry; False (nothing recorded) when its order already has an entry of its kind."""
         ...
 
-    async def of_order(self, order_id: str, kind: str) -> LedgerEntry | None:
-        """The entry of `kind` recorded for an order, if any."""
+    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
+        """The entries recorded for an order, by kind (at most one per kind; empty if none)."""
         ...
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:

@@ -83,9 +83,10 @@ class MemberService:
         check_points(amount)
         async with self._uow() as uow:
             member = await self._locked(uow, member_id)
-            if await uow.ledger.of_order(order_id, ORDER_REFUND) is not None:
+            entries = await uow.ledger.of_order(order_id)
+            if ORDER_REFUND in entries:
                 raise DomainError("POINTS_REFUNDED", f"the points of order {order_id} were already refunded")
-            if await uow.ledger.of_order(order_id, ORDER_USE) is not None:
+            if ORDER_USE in entries:
                 return
             if member.point_balance < amount:
                 raise _insufficient(amount, member.point_balance)
@@ -99,10 +100,10 @@ class MemberService:
         """
         async with self._uow() as uow:
             member = await self._locked(uow, member_id)
-            refund = await uow.ledger.of_order(order_id, ORDER_REFUND)
-            if refund is not None:
+            entries = await uow.ledger.of_order(order_id)
+            if (refund := entries.get(ORDER_REFUND)) is not None:
                 return refund.delta
-            used = await uow.ledger.of_order(order_id, ORDER_USE)
+            used = entries.get(ORDER_USE)
             if used is not None and used.member_id != member_id:
                 raise NotFound("points of this order")
             amount = -used.delta if used is not None else 0
@@ -151,13 +152,14 @@ class MemberService:
     async def _move(
         self, uow: UnitOfWork, member: Member, delta: int, kind: str, reason: str, order_id: str | None
     ) -> LedgerEntry:
-        """Move the balance and record it in the ledger, in the caller's unit of work."""
-        balance = member.point_balance
-        if delta != 0:
-            moved = await uow.members.add_points(member.id, delta)
-            if moved is None:
-                raise _insufficient(-delta, member.point_balance)
-            balance = moved
+        """Move the balance and record it in the ledger, in the caller's unit of work.
+
+        `member` was read under its row lock (`_locked`): nothing else moved the balance since, so the
+        balance after the move is known without reading it back.
+        """
+        if delta != 0 and not await uow.members.add_points(member.id, delta):
+            raise _insufficient(-delta, member.point_balance)
+        balance = member.point_balance + delta
         entry = LedgerEntry(
             new_id("pnt"), member.id, delta, balance, reason, order_id, kind, self._clock.now()
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -98,6 +98,7 @@ class ProductSnapshot:
     name: str
     price: int
     on_sale: bool
+    cached: bool = False  # answered from the order service's memory: perhaps a few seconds old
 
 
 class Members(Protocol):
@@ -107,12 +108,21 @@ class Members(Protocol):
 
 
 class Catalog(Protocol):
-    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
-        """The products that exist among `ids`, in any order."""
+    """The product service's catalog and stock. An adapter may answer `get_products` from a short-lived
+    cache (those snapshots say `cached`); `reserve_stock` verifies the prices the order was priced at."""
+
+    async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
+        """The products that exist among `ids`, in any order; `fresh`: as the product service has them now."""
         ...
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
-        """Take every line's quantity off the stock for this order, or nothing (OUT_OF_STOCK); idempotent."""
+    async def reserve_stock(
+        self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int]
+    ) -> None:
+        """Take every line's quantity off the stock for this order, or nothing; idempotent.
+
+        Refused, taking nothing: OUT_OF_STOCK, PRODUCT_NOT_ON_SALE, and PRICE_CHANGED when a product's
+        price now is not `prices[product_id]`, the unit price the order was priced at.
+        """
         ...
 
     async def release_stock(self, order_id: str) -> None:
@@ -129,8 +139,10 @@ class Coupons(Protocol):
 class StatusWatch(Protocol):
     """Wakes requests that wait for an order to settle (`Prefer: wait=N`) when its status changes."""
 
-    def notify(self, order_id: str) -> None: ...
+    def notify(self, order: Order) -> None:
+        """Wake the waiters of this order with it: call it only once the order's new state is committed."""
+        ...
 
-    async def wait(self, order_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the port's contract)
-        """Return when `notify(order_id)` is called or after `timeout` seconds, whichever comes first."""
+    async def wait(self, order_id: str, timeout: float) -> Order | None:  # noqa: ASYNC109 (the port's contract)
+        """The order `notify` is called with, or None after `timeout` seconds, whichever comes first."""
         ...

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from market.kernel.clock import Clock
@@ -90,11 +90,16 @@ class ProductService:
             found = {p.id: p for p in await uow.products.get_many(wanted)}
         return [found[i] for i in wanted if i in found]
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+    async def reserve_stock(
+        self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int] | None = None
+    ) -> None:
         """Take the stock of every line for an order, or none of it (OUT_OF_STOCK names the product).
 
-        Once per order id: a retry while the stock is held changes nothing and succeeds; after the
-        order's stock was released it is refused (STOCK_RELEASED) instead of being taken again.
+        `prices` are the unit prices the order was priced at: when one is not the product's price now,
+        nothing is taken (PRICE_CHANGED names the product), so an order priced from a cached catalog is
+        never placed at a stale price. Once per order id: a retry while the stock is held changes nothing
+        and succeeds; after the order's stock was released it is refused (STOCK_RELEASED) instead of
+        being taken again.
         """
         wanted = check_lines(list(lines))
         now = self._clock.now()
@@ -106,7 +111,7 @@ class ProductService:
                 return
             if earlier:
                 raise DomainError("STOCK_RELEASED", f"the stock of order {order_id} was already released")
-            await self._check_on_sale(uow, [product_id for product_id, _ in wanted])
+            await self._check_on_sale(uow, [product_id for product_id, _ in wanted], prices or {})
             for product_id, quantity in wanted:
                 if not await uow.products.take_stock(product_id, quantity, now):
                     # Raising rolls back the lines already taken: all or none.
@@ -132,7 +137,9 @@ class ProductService:
             if await uow.inbox.claim(envelope):
                 await self._release(uow, envelope.order_id, self._clock.now())
 
-    async def _check_on_sale(self, uow: UnitOfWork, product_ids: list[str]) -> None:
+    async def _check_on_sale(
+        self, uow: UnitOfWork, product_ids: list[str], prices: Mapping[str, int]
+    ) -> None:
         products = {p.id: p for p in await uow.products.get_many(product_ids)}
         for product_id in product_ids:
             product = products.get(product_id)
@@ -143,6 +150,13 @@ class ProductService:
             if not product.on_sale:
                 raise DomainError(
                     "PRODUCT_NOT_ON_SALE", f"{product.name} is not on sale", product_id=product_id
+                )
+            if prices.get(product_id, product.price) != product.price:
+                raise DomainError(
+                    "PRICE_CHANGED",
+                    f"the price of {product.name} is now {product.price}",
+                    product_id=product_id,
+                    price=product.price,
                 )
 
     async def _release(self, uow: UnitOfWork, order_id: str, now: datetime) -> bool:

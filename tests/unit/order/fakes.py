@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -51,18 +51,23 @@ class FakeCatalog:
         self.products[product_id], self.stock[product_id] = product, stock
         return product
 
-    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
+    async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
         if self.gate:
             await self.gate.wait()
         return [self.products[i] for i in ids if i in self.products]
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+    async def reserve_stock(
+        self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int] | None = None
+    ) -> None:
         if self.unreachable:
             raise Unavailable("product")
         if order_id in self.reservations:
             return
         if order_id in self.released:
             raise DomainError("STOCK_RELEASED", f"the stock of order {order_id} was already released")
+        for product_id, price in (prices or {}).items():
+            if product_id in self.products and self.products[product_id].price != price:
+                raise DomainError("PRICE_CHANGED", "the price changed", product_id=product_id)
         for product_id, quantity in lines:
             if self.stock.get(product_id, 0) < quantity:
                 raise DomainError("OUT_OF_STOCK", "not enough stock", product_id=product_id)

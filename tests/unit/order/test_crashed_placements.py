@@ -3,6 +3,7 @@ that never stored its order is given back by the sweep."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from market.kernel.errors import DomainError
 from market.order.domain import Started
 from tests.unit.order.fakes import World, pg
-from tests.unit.order.rest_kit import post_order, problem
+from tests.unit.order.rest_kit import post_order, problem, settle
 
 LINES = [("prd_a", 2)]  # 10,000 won; prd_a has 3 in stock
 MINUTE = timedelta(seconds=61)
@@ -30,26 +31,45 @@ async def crashed_after_reserving(
 async def test_a_retry_after_a_crash_once_the_order_was_stored_answers_that_order(
     http: httpx.AsyncClient, world: World
 ) -> None:
+    # Only a placement that waits for the outcome stores its response after its order.
     stored = world.service.complete
 
     async def crash(*_: object) -> None:
         raise SystemExit("the process dies before the response is stored")
 
     world.service.complete = crash  # type: ignore[method-assign]
+    paying = asyncio.create_task(settle(world, "pay", delay=0))
     with pytest.raises(SystemExit):
-        await post_order(http, key="k1")
+        await post_order(http, key="k1", Prefer="wait=5")
+    await paying
     [placed] = world.state.orders
     world.service.complete = stored  # type: ignore[method-assign]
     problem(await post_order(http, key="k1"), 409, "IDEMPOTENCY_KEY_IN_USE")  # in flight under a minute
     world.clock.advance(MINUTE)
     assert await world.service.release_abandoned_placements() == 0  # its order exists: left alone
     retry = await post_order(http, key="k1")
-    assert retry.status_code == 201 and retry.json()["id"] == placed
+    assert retry.status_code == 201 and retry.json()["id"] == placed and retry.json()["status"] == "PAID"
     assert retry.headers["location"] == f"/api/v1/orders/{placed}"
     assert list(world.state.orders) == [placed] and len(world.events("OrderCreated")) == 1
     assert world.catalog.stock["prd_a"] == 2  # reserved once
     again = await post_order(http, key="k1")
     assert (again.status_code, again.content) == (201, retry.content)  # now stored for replays
+
+
+async def test_a_placement_without_a_wait_stores_its_response_with_its_order(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    async def crash(*_: object) -> None:
+        raise SystemExit("the process dies after the order's transaction")
+
+    world.service.complete = crash  # type: ignore[method-assign]  # never reached: nothing is left to store
+    first = await post_order(http, key="k1")
+    assert first.status_code == 201
+    world.clock.advance(MINUTE)
+    assert await world.service.release_abandoned_placements() == 0
+    again = await post_order(http, key="k1")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert len(world.state.orders) == 1 and world.catalog.stock["prd_a"] == 2
 
 
 async def test_the_stored_order_is_answered_as_it_is_without_checking_the_rules_again(world: World) -> None:

@@ -6,9 +6,11 @@ import asyncio
 import time
 
 import httpx
+import pytest
 
+from market.order.adapters.memory import MemoryIdempotencyKeys
 from tests.unit.order.fakes import World
-from tests.unit.order.rest_kit import ALICE, PG, eventually, post_order, problem, settle, token
+from tests.unit.order.rest_kit import ALICE, LINE, PG, eventually, post_order, problem, settle, token
 
 
 async def test_a_placed_order_is_201_with_its_location(http: httpx.AsyncClient) -> None:
@@ -64,6 +66,18 @@ async def test_the_same_key_and_body_replay_the_first_response_byte_for_byte(
     assert len(world.state.orders) == 1
 
 
+async def test_a_placement_that_waited_replays_the_settled_order_it_answered(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    paying = asyncio.create_task(settle(world, "pay"))
+    first = await post_order(http, key="k1", Prefer="wait=5")
+    await paying
+    assert first.status_code == 201 and first.json()["status"] == "PAID"
+    again = await post_order(http, key="k1")
+    assert (again.status_code, again.content) == (201, first.content)
+    assert again.headers["location"] == first.headers["location"] and len(world.state.orders) == 1
+
+
 async def test_the_same_key_with_another_body_is_refused(http: httpx.AsyncClient, world: World) -> None:
     await post_order(http, key="k1")
     other = {"items": [{"product_id": "prd_b", "quantity": 1}], "payments": [{**PG, "amount": 2_000}]}
@@ -84,8 +98,35 @@ async def test_the_same_key_while_the_first_request_waits_is_in_use(
 async def test_a_refused_request_frees_its_key(http: httpx.AsyncClient, world: World) -> None:
     too_many = {"items": [{"product_id": "prd_a", "quantity": 4}], "payments": [{**PG, "amount": 20_000}]}
     problem(await post_order(http, too_many, key="k1"), 409, "OUT_OF_STOCK")
+    assert world.state.keys == {}
     world.catalog.stock["prd_a"] = 10  # restocked: the same request now succeeds
     assert (await post_order(http, too_many, key="k1")).status_code == 201
+
+
+async def test_a_broken_payment_rule_leaves_no_key_and_no_order(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    short = {"items": [LINE], "payments": [{**PG, "amount": 4_000}]}
+    problem(await post_order(http, short, key="k1"), 422, "AMOUNT_MISMATCH")
+    assert world.state.keys == {} and world.state.orders == {}
+    assert (await post_order(http, key="k1")).status_code == 201  # the key, for another request
+
+
+async def test_a_response_that_cannot_be_stored_undoes_the_order_and_frees_its_key(
+    http: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def disk_full(*_: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(MemoryIdempotencyKeys, "finish", disk_full)  # inside the order's transaction
+    with pytest.raises(RuntimeError):
+        await post_order(http, key="k1")
+    assert world.state.keys == {} and world.state.orders == {} and world.state.outbox == []
+    assert world.catalog.stock["prd_a"] == 3  # given back
+    monkeypatch.undo()
+    first = await post_order(http, key="k1")
+    again = await post_order(http, key="k1")
+    assert first.status_code == 201 and (again.status_code, again.content) == (201, first.content)
 
 
 async def test_my_orders_are_listed_newest_first_in_pages(http: httpx.AsyncClient) -> None:

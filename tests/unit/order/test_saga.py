@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from market.kernel.clock import iso
 from market.kernel.events import event
+from market.order.adapters.memory import MemoryOrders
+from market.order.domain import Order, OrderStatus
 from tests.unit.order.fakes import World
+from tests.unit.order.rest_kit import eventually
 
 A = ("prd_a", 1)
+FOLLOWED = {OrderStatus.PENDING: {"PAID", "FAILED"}}
 
 
 async def test_payment_completed_makes_the_order_paid(world: World) -> None:
@@ -114,3 +120,57 @@ async def test_waiting_for_the_outcome_gives_up_after_the_time_asked(world: Worl
     still = await world.service.wait_for_outcome(order.id, 0.2, {"PAID", "FAILED"})
     assert still.status == "PENDING" and 0.15 < loop.time() - started < 1
     assert world.watch.waiting == 0
+
+
+def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the orders read from now on, but for the consumer's locked reads."""
+    reads: list[str] = []
+    get = MemoryOrders.get
+
+    async def counted(self: MemoryOrders, order_id: str, for_update: bool = False) -> Order | None:
+        if not for_update:
+            reads.append(order_id)
+        return await get(self, order_id, for_update)
+
+    monkeypatch.setattr(MemoryOrders, "get", counted)
+    return reads
+
+
+async def test_a_long_poll_answers_the_paid_order_without_reading_it_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await world.place("mem_1", A)
+    reads = count_reads(monkeypatch)
+    following = asyncio.create_task(world.service.follow_order("mem_1", order.id, False, 5, FOLLOWED))
+    await eventually(lambda: world.watch.waiting == 1)
+    await world.pay(order)
+    paid, waited = await asyncio.wait_for(following, timeout=1)
+    assert reads == [order.id]  # before waiting; the consumer handed over what it committed
+    assert (paid.status, waited) == ("PAID", True) and paid == await world.order(order.id)
+
+
+async def test_a_long_poll_that_times_out_answers_the_order_as_it_is_then(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await world.place("mem_1", A)
+    monkeypatch.setattr(world.watch, "notify", lambda _: None)  # a change no one announces
+    following = asyncio.create_task(world.service.follow_order("mem_1", order.id, False, 0.2, FOLLOWED))
+    await eventually(lambda: world.watch.waiting == 1)
+    await world.pay(order)
+    paid, waited = await asyncio.wait_for(following, timeout=1)
+    assert (paid.status, waited) == ("PAID", True) and world.watch.waiting == 0
+
+
+async def test_a_change_that_does_not_settle_the_order_keeps_the_request_waiting(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = await world.place("mem_1", A)
+    reads = count_reads(monkeypatch)
+    waiting = asyncio.create_task(world.service.wait_for_outcome(order.id, 5, {"CANCELLED"}))
+    await eventually(lambda: world.watch.waiting == 1)
+    await world.pay(order)
+    await eventually(lambda: len(reads) == 2 and world.watch.waiting == 1)  # PAID: read again, waits on
+    cancelling = await world.service.cancel_order("mem_1", order.id)
+    await world.refund(cancelling)
+    cancelled = await asyncio.wait_for(waiting, timeout=1)
+    assert cancelled.status == "CANCELLED" and reads == [order.id, order.id]

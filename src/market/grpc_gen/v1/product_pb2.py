@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n market/grpc_gen/v1/product.proto\x12\tmarket.v1\"d\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\x03\x12\r\n\x05stock\x18\x05 \x01(\x03\x12\x0e\n\x06status\x18\x06 \x01(\t\"!\n\x12GetProductsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"8\n\x10GetProductsReply\x12$\n\x08products\x18\x01 \x03(\x0b\x32\x12.market.v1.Product\"1\n\tStockLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"L\n\x13ReserveStockRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12#\n\x05lines\x18\x02 \x03(\x0b\x32\x14.market.v1.StockLine\"\x13\n\x11ReserveStockReply\"\'\n\x13ReleaseStockRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"%\n\x11ReleaseStockReply\x12\x10\n\x08released\x18\x01 \x01(\x08\x32\xf7\x01\n\x0eProductService\x12I\n\x0bGetProducts\x12\x1d.market.v1.GetProductsRequest\x1a\x1b.market.v1.GetProductsReply\x12L\n\x0cReserveStock\x12\x1e.market.v1.ReserveStockRequest\x1a\x1c.market.v1.ReserveStockReply\x12L\n\x0cReleaseStock\x12\x1e.market.v1.ReleaseStockRequest\x1a\x1c.market.v1.ReleaseStockReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n market/grpc_gen/v1/product.proto\x12\tmarket.v1\"d\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tseller_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\x03\x12\r\n\x05stock\x18\x05 \x01(\x03\x12\x0e\n\x06status\x18\x06 \x01(\t\"!\n\x12GetProductsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"8\n\x10GetProductsReply\x12$\n\x08products\x18\x01 \x03(\x0b\x32\x12.market.v1.Product\"Y\n\tStockLine\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x17\n\nunit_price\x18\x03 \x01(\x03H\x00\x88\x01\x01\x42\r\n\x0b_unit_price\"L\n\x13ReserveStockRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12#\n\x05lines\x18\x02 \x03(\x0b\x32\x14.market.v1.StockLine\"\x13\n\x11ReserveStockReply\"\'\n\x13ReleaseStockRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\"%\n\x11ReleaseStockReply\x12\x10\n\x08released\x18\x01 \x01(\x08\x32\xf7\x01\n\x0eProductService\x12I\n\x0bGetProducts\x12\x1d.market.v1.GetProductsRequest\x1a\x1b.market.v1.GetProductsReply\x12L\n\x0cReserveStock\x12\x1e.market.v1.ReserveStockRequest\x1a\x1c.market.v1.ReserveStockReply\x12L\n\x0cReleaseStock\x12\x1e.market.v1.ReleaseStockRequest\x1a\x1c.market.v1.ReleaseStockReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,15 +38,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPRODUCTSREPLY']._serialized_start=184
   _globals['_GETPRODUCTSREPLY']._serialized_end=240
   _globals['_STOCKLINE']._serialized_start=242
-  _globals['_STOCKLINE']._serialized_end=291
-  _globals['_RESERVESTOCKREQUEST']._serialized_start=293
-  _globals['_RESERVESTOCKREQUEST']._serialized_end=369
-  _globals['_RESERVESTOCKREPLY']._serialized_start=371
-  _globals['_RESERVESTOCKREPLY']._serialized_end=390
-  _globals['_RELEASESTOCKREQUEST']._serialized_start=392
-  _globals['_RELEASESTOCKREQUEST']._serialized_end=431
-  _globals['_RELEASESTOCKREPLY']._serialized_start=433
-  _globals['_RELEASESTOCKREPLY']._serialized_end=470
-  _globals['_PRODUCTSERVICE']._serialized_start=473
-  _globals['_PRODUCTSERVICE']._serialized_end=720
+  _globals['_STOCKLINE']._serialized_end=331
+  _globals['_RESERVESTOCKREQUEST']._serialized_start=333
+  _globals['_RESERVESTOCKREQUEST']._serialized_end=409
+  _globals['_RESERVESTOCKREPLY']._serialized_start=411
+  _globals['_RESERVESTOCKREPLY']._serialized_end=430
+  _globals['_RELEASESTOCKREQUEST']._serialized_start=432
+  _globals['_RELEASESTOCKREQUEST']._serialized_end=471
+  _globals['_RELEASESTOCKREPLY']._serialized_start=473
+  _globals['_RELEASESTOCKREPLY']._serialized_end=510
+  _globals['_PRODUCTSERVICE']._serialized_start=513
+  _globals['_PRODUCTSERVICE']._serialized_end=760
 # @@protoc_insertion_point(module_scope)

@@ -35,12 +35,14 @@ class GetProductsReply(_message.Message):
     def __init__(self, products: _Optional[_Iterable[_Union[Product, _Mapping]]] = ...) -> None: ...
 
 class StockLine(_message.Message):
-    __slots__ = ("product_id", "quantity")
+    __slots__ = ("product_id", "quantity", "unit_price")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     quantity: int
-    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    unit_price: int
+    def __init__(self, product_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[int] = ...) -> None: ...
 
 class ReserveStockRequest(_message.Message):
     __slots__ = ("order_id", "lines")

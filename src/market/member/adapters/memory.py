@@ -46,12 +46,12 @@ class MemoryMembers:
         member = next((m for m in self._s.members.values() if m.email == email), None)
         return (member, self._s.password_hashes[member.id]) if member else None
 
-    async def add_points(self, member_id: str, delta: int) -> int | None:
+    async def add_points(self, member_id: str, delta: int) -> bool:
         member = self._s.members.get(member_id)
         if member is None or member.point_balance < max(0, -delta):
-            return None
+            return False
         self._s.members[member_id] = replace(member, point_balance=member.point_balance + delta)
-        return member.point_balance + delta
+        return True
 
 
 class MemoryLedger:
@@ -62,13 +62,13 @@ class MemoryLedger:
         if entry.id in self._s.ledger:
             return False
         # Like SQL's UNIQUE (order_id, kind): NULL order ids never collide.
-        if entry.order_id is not None and await self.of_order(entry.order_id, entry.kind) is not None:
+        if entry.order_id is not None and entry.kind in await self.of_order(entry.order_id):
             return False
         self._s.ledger[entry.id] = entry
         return True
 
-    async def of_order(self, order_id: str, kind: str) -> LedgerEntry | None:
-        return next((e for e in self._s.ledger.values() if e.order_id == order_id and e.kind == kind), None)
+    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
+        return {e.kind: e for e in self._s.ledger.values() if e.order_id == order_id}
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
         entries = [

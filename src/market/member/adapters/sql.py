@@ -66,18 +66,12 @@ class SqlMembers:
         )
         return (_member(row), row["password_hash"]) if row else None
 
-    async def add_points(self, member_id: str, delta: int) -> int | None:
+    async def add_points(self, member_id: str, delta: int) -> bool:
         changed = await self._tx.execute(
             "UPDATE members SET point_balance = point_balance + :delta WHERE id = :id AND point_balance >= :need",
             {"id": member_id, "delta": delta, "need": max(0, -delta)},
         )
-        if changed != 1:
-            return None
-        row = await self._tx.fetchone(
-            f"SELECT point_balance FROM members WHERE id = :id{lock_clause(self._tx.dialect)}",
-            {"id": member_id},
-        )
-        return int(row["point_balance"]) if row else None
+        return changed == 1
 
 
 class SqlLedger:
@@ -92,12 +86,12 @@ class SqlLedger:
         )
         return changed == 1
 
-    async def of_order(self, order_id: str, kind: str) -> LedgerEntry | None:
-        row = await self._tx.fetchone(
-            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE order_id = :order_id AND kind = :kind",
-            {"order_id": order_id, "kind": kind},
+    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
+        # One look-up for every kind: served by the (order_id, kind) unique index's prefix.
+        rows = await self._tx.fetchall(
+            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE order_id = :order_id", {"order_id": order_id}
         )
-        return _entry(row) if row else None
+        return {e.kind: e for e in map(_entry, rows)}
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
         after = " AND id < :cursor" if cursor else ""

@@ -6,7 +6,7 @@ deadline for itself and its retries (CallPolicy); a service that cannot answer i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import grpc
@@ -48,7 +48,8 @@ class GrpcCatalog:
         self._stub = product_pb2_grpc.ProductServiceStub(channel)  # type: ignore[no-untyped-call]
         self._policy = policy or CallPolicy()
 
-    async def get_products(self, ids: Sequence[str]) -> list[ProductSnapshot]:
+    async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
+        # Always fresh: this adapter keeps nothing.
         request = product_pb2.GetProductsRequest(ids=list(ids))
         reply: product_pb2.GetProductsReply = await call(
             self._stub.GetProducts, request, service="product", policy=self._policy
@@ -60,10 +61,16 @@ class GrpcCatalog:
             for p in reply.products
         ]
 
-    async def reserve_stock(self, order_id: str, lines: Sequence[tuple[str, int]]) -> None:
+    async def reserve_stock(
+        self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int] | None = None
+    ) -> None:
+        prices = prices or {}
         request = product_pb2.ReserveStockRequest(
             order_id=order_id,
-            lines=[product_pb2.StockLine(product_id=pid, quantity=qty) for pid, qty in lines],
+            lines=[
+                product_pb2.StockLine(product_id=pid, quantity=qty, unit_price=prices.get(pid))
+                for pid, qty in lines
+            ],
         )
         await call(self._stub.ReserveStock, request, service="product", policy=self._policy)
 

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from market.kernel.clock import iso
 from market.order.domain import Order, OrderStatus, Replay, Started, new_order_id
 from market.order.use_cases import OrderService
+from market.order.use_cases.keys import ReplayToStore
 from market.payment.domain.rules import Leg, Method
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
@@ -123,26 +124,35 @@ async def _keyed(
     member_id: str,
     key: str,
     request_fingerprint: str,
-    act: Callable[[Started], Awaitable[Order]],
+    act: Callable[[Started, ReplayToStore | None], Awaitable[Order]],
     answer: Answer,
     resource_id: str | None = None,
 ) -> Response:
     """Run `act` once per Idempotency-Key: store its 2xx answer, or forget the key if it fails.
 
-    `resource_id`: the id of the order a placement would create; `act` gets the one the key remembers."""
+    `resource_id`: the id of the order a placement would create; `act` gets the one the key remembers,
+    and without a wait the answer to store with the order it places (then no `complete` is needed)."""
     status, orders_path, wait, settled = answer
     begun = await service.begin(member_id, key, request_fingerprint, resource_id)
     if isinstance(begun, Replay):
         order_id = orjson.loads(begun.body)["id"]
         return _answer(begun.status, begun.body.encode(), f"{orders_path}/{order_id}")
+    stored: dict[str, bytes] = {}
+
+    def render(order: Order) -> str:
+        stored[order.id] = content = orjson.dumps(order_view(order))
+        return content.decode()
+
     try:
-        order = await act(begun)
+        order = await act(begun, None if wait else ReplayToStore(member_id, key, status, render))
     except BaseException:
         try:
             await service.abandon(member_id, key)
         except Exception:
             log.exception("could not forget Idempotency-Key %r; it frees itself in a minute", key)
         raise
+    if order.id in stored:  # committed with the order: sent as stored
+        return _answer(status, stored[order.id], f"{orders_path}/{order.id}")
     try:
         if wait:
             order = await service.wait_for_outcome(order.id, wait, settled)
@@ -159,10 +169,10 @@ async def place(
     items = [(line.product_id, line.quantity) for line in body.items]
     legs = [Leg(Method(p.method), p.amount, p.payment_key, p.coupon_id) for p in body.payments]
 
-    async def act(begun: Started) -> Order:
+    async def act(begun: Started, replay: ReplayToStore | None) -> Order:
         # A retry after a crash gets the order id of the first attempt: that order, never a second.
         return await service.place_order(
-            principal.member_id, items, legs, begun.resource_id, may_exist=begun.resumed
+            principal.member_id, items, legs, begun.resource_id, may_exist=begun.resumed, replay=replay
         )
 
     answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
@@ -231,7 +241,7 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
 
         With `Prefer: wait=N` it answers once the order is CANCELLED, or after N seconds."""
 
-        async def act(begun: Started) -> Order:
+        async def act(begun: Started, replay: ReplayToStore | None) -> Order:
             return await service.cancel_order(principal.member_id, order_id, principal.is_admin)
 
         orders_path = request.url.path.removesuffix(f"/{order_id}/cancel")

@@ -5,24 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from market.order.domain import Order
+
 
 class AsyncioStatusWatch:
-    """Waiters per order id; `notify` wakes every waiter of that order (the consumer calls it after commit)."""
+    """Waiters per order id; `notify` hands every waiter of that order its committed state (the consumer
+    calls it after commit)."""
 
     def __init__(self) -> None:
-        self._waiters: dict[str, set[asyncio.Future[None]]] = {}
+        self._waiters: dict[str, set[asyncio.Future[Order]]] = {}
 
-    def notify(self, order_id: str) -> None:
-        for waiter in self._waiters.pop(order_id, set()):
+    def notify(self, order: Order) -> None:
+        for waiter in self._waiters.pop(order.id, set()):
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(order)
 
-    async def wait(self, order_id: str, timeout: float) -> None:  # noqa: ASYNC109 (the port's contract)
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def wait(self, order_id: str, timeout: float) -> Order | None:  # noqa: ASYNC109 (the port's contract)
+        waiter: asyncio.Future[Order] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(order_id, set()).add(waiter)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter, max(timeout, 0.0))
+                return await asyncio.wait_for(waiter, max(timeout, 0.0))
+            return None
         finally:
             waiters = self._waiters.get(order_id)
             if waiters is not None:

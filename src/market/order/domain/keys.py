@@ -45,9 +45,10 @@ class KeyUse:
 
 @dataclass(frozen=True)
 class Started:
-    """This request holds the key: run it, then `complete` or `abandon` it. A placement places the order
-    `resource_id`, which an earlier, crashed attempt with this key may already have stored if `resumed`
-    (the key was taken over); a key claimed for the first time names an order that cannot exist yet."""
+    """This request holds the key: run it, then `complete` or `abandon` it (a placement may instead store
+    its response with its order). A placement places the order `resource_id`, which an earlier, crashed
+    attempt with this key may already have stored if `resumed` (the key was taken over); a key claimed
+    for the first time names an order that cannot exist yet."""
 
     resource_id: str | None = None
     resumed: bool = False

@@ -10,22 +10,47 @@ Decisions where the SPEC is silent:
   it over: another one is IDEMPOTENCY_KEY_REUSED, as it would be had the first one finished.
 - A placement that crashed after reserving its stock but before storing its order leaves its key in
   flight, its order missing: `release_abandoned_placements` gives that stock back and forgets the key.
-  One that crashed after storing its order (before its response was stored) is left alone: a retry with
-  the key answers that order; without a retry the in-flight row stays (it holds nothing but the row).
+  A placement answered with the order as placed stores its response in the transaction that stores the
+  order (`ReplayToStore`): both or neither. One that waits for the outcome (`Prefer: wait`) stores its
+  response after the wait, so it may crash with its order stored and its key in flight: that one is left
+  alone, a retry with the key answers that order; without a retry the row stays (it holds nothing else).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from market.kernel.clock import Clock
-from market.order.domain import ABANDONED_AFTER, IN_FLIGHT, KEY_RETENTION, KeyUse, Replay, Started, replay_of
+from market.order.domain import (
+    ABANDONED_AFTER,
+    IN_FLIGHT,
+    KEY_RETENTION,
+    KeyUse,
+    Order,
+    Replay,
+    Started,
+    replay_of,
+)
 from market.order.ports import Catalog, UnitOfWorkFactory
 
 log = logging.getLogger("market.order.keys")
 
 SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class ReplayToStore:
+    """A Started key's response to a placement, when it is the order as placed: stored with the order.
+
+    `render` gives the body from the order, the very bytes the client is sent; it is called once, only
+    for an order this placement stores (not for an earlier attempt's), before its transaction."""
+
+    member_id: str
+    key: str
+    status: int
+    render: Callable[[Order], str]
 
 
 class IdempotencyKeys:

@@ -10,13 +10,15 @@ Decisions where the SPEC is silent:
   held and succeeds. If the stock was released meanwhile (the sweep of abandoned placements got there
   first), the product service refuses it (STOCK_RELEASED, 409) rather than take it again, and that error
   answers: nothing is held, the key is forgotten, and the client's next retry starts afresh.
+- The key's response to the order as placed (`ReplayToStore`) is stored in the transaction that stores
+  the order: a crash leaves both or neither, and the key needs no second transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
@@ -28,7 +30,8 @@ from market.order.domain import (
     order_created,
     price_lines,
 )
-from market.order.ports import Catalog, Coupons, Members, UnitOfWorkFactory
+from market.order.ports import Catalog, Coupons, Members, ProductSnapshot, UnitOfWorkFactory
+from market.order.use_cases.keys import ReplayToStore
 from market.payment.domain import rules
 from market.payment.domain.coupons import IssuedCoupon
 from market.payment.domain.rules import Leg, Method, PlanContext
@@ -53,6 +56,7 @@ class Placing:
         payments: Sequence[Leg],
         order_id: str | None = None,
         may_exist: bool = True,
+        replay: ReplayToStore | None = None,
     ) -> Order:
         if order_id is not None and may_exist:
             placed = await self._stored(member_id, order_id)
@@ -70,24 +74,36 @@ class Placing:
             raise NotFound("member")
         if not member.active:
             raise DomainError("FORBIDDEN", "this account may not place orders")
-        lines = price_lines(requested, {p.id: p for p in products})
-        now, order_id = self._clock.now(), order_id or new_order_id()
-        total = sum(line.line_amount for line in lines)
-        context = PlanContext(legs, member_id, order_id, total, coupon, member.point_balance, now)
-        rules.check(context, "order")
-        planned = [
-            PaymentLeg.planned(leg.method.value, leg.amount, leg.payment_key, leg.coupon_id) for leg in legs
-        ]
-        order = Order.place(order_id, member_id, lines, planned, now)
-        await self._reserve(order)
+        now, order_id, balance = self._clock.now(), order_id or new_order_id(), member.point_balance
+
+        def priced(products: Sequence[ProductSnapshot]) -> Order:
+            """The order at these products' prices, once the payment rules accept it."""
+            lines = price_lines(requested, {p.id: p for p in products})
+            total = sum(line.line_amount for line in lines)
+            rules.check(PlanContext(legs, member_id, order_id, total, coupon, balance, now), "order")
+            planned = [
+                PaymentLeg.planned(leg.method.value, leg.amount, leg.payment_key, leg.coupon_id)
+                for leg in legs
+            ]
+            return Order.place(order_id, member_id, lines, planned, now)
+
+        order = await self._reserved([product_id for product_id, _ in requested], products, priced)
         try:
-            async with self._uow() as uow:
-                await uow.orders.add(order)
-                await uow.outbox.add(order_created(order))
+            await self._store(order, replay)
         except BaseException:
             await self._release(order.id)
             raise
         return order
+
+    async def _store(self, order: Order, replay: ReplayToStore | None) -> None:
+        """The order, its OrderCreated and, if given, its key's response for replays: one transaction."""
+        body = replay.render(order) if replay is not None else ""
+        async with self._uow() as uow:
+            await uow.orders.add(order)
+            await uow.outbox.add(order_created(order))
+            if replay is not None:
+                now = self._clock.now()
+                await uow.idempotency_keys.finish(replay.member_id, replay.key, replay.status, body, now)
 
     async def _stored(self, member_id: str, order_id: str) -> Order | None:
         async with self._uow() as uow:
@@ -102,13 +118,43 @@ class Placing:
             return None
         return await self._coupons.get_issued_coupon(leg.coupon_id)
 
+    async def _reserved(
+        self,
+        ids: list[str],
+        products: Sequence[ProductSnapshot],
+        priced: Callable[[Sequence[ProductSnapshot]], Order],
+    ) -> Order:
+        """The order priced from `products`, its stock reserved at those prices.
+
+        The catalog may answer from a cache. A refusal decided on cached products (a total that no longer
+        matches the payments, a product back on sale) is decided again on fresh ones; so is the product
+        service's PRICE_CHANGED (nothing was taken). A second refusal answers the client.
+        """
+        try:
+            order = priced(products)
+        except DomainError:
+            if not any(p.cached for p in products):
+                raise
+        else:
+            try:
+                await self._reserve(order)
+                return order
+            except DomainError as exc:
+                if exc.code != "PRICE_CHANGED":
+                    raise
+        order = priced(await self._catalog.get_products(ids, fresh=True))
+        await self._reserve(order)
+        return order
+
     async def _reserve(self, order: Order) -> None:
         try:
             await self._catalog.reserve_stock(
-                order.id, [(line.product_id, line.quantity) for line in order.items]
+                order.id,
+                [(line.product_id, line.quantity) for line in order.items],
+                {line.product_id: line.unit_price for line in order.items},
             )
         except DomainError:
-            raise  # OUT_OF_STOCK, STOCK_RELEASED: nothing was taken
+            raise  # OUT_OF_STOCK, STOCK_RELEASED, PRICE_CHANGED: nothing was taken
         except BaseException:
             # Unanswered: the stock may have been taken for an order that will never exist.
             await self._release(order.id)

@@ -12,7 +12,7 @@ from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope
 from market.order.domain import REACTIONS, Order, OrderStatus, Replay, Started, cancellation_requested
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
-from market.order.use_cases.keys import IdempotencyKeys
+from market.order.use_cases.keys import IdempotencyKeys, ReplayToStore
 from market.order.use_cases.placing import Placing
 from market.payment.domain.rules import Leg
 
@@ -45,6 +45,7 @@ class OrderService:
         payments: Sequence[Leg],
         order_id: str | None = None,
         may_exist: bool = True,
+        replay: ReplayToStore | None = None,
     ) -> Order:
         """Validate, reserve the stock and store a PENDING order with its OrderCreated event.
 
@@ -52,8 +53,10 @@ class OrderService:
         (its Idempotency-Key's, see `begin`) is the order's id, a fresh one if None; when an earlier attempt
         already stored that order, it is returned as it is now and nothing is reserved or written.
         `may_exist=False` skips that look-up, for an id no attempt can have used (`Started.resumed` False).
+        `replay`: the Started key's response to the order as placed, stored with it in one transaction
+        (then the key needs no `complete`); not stored when an earlier attempt's order is returned.
         """
-        return await self._placing.place_order(member_id, items, payments, order_id, may_exist)
+        return await self._placing.place_order(member_id, items, payments, order_id, may_exist, replay)
 
     async def cancel_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
         """Ask for a PAID order (within 24 h of payment) to be refunded: CANCELLING."""
@@ -84,7 +87,7 @@ class OrderService:
                 raise RuntimeError(f"order {order.id} changed under a locked read")
             for e in events:
                 await uow.outbox.add(e)
-        self._watch.notify(envelope.order_id)
+        self._watch.notify(changed)  # after the block: the state it hands waiters is committed
 
     async def get_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
         """One order; another member's order is NOT_FOUND (unless the principal is an admin)."""
@@ -146,9 +149,13 @@ class OrderService:
                     settled = settled_of(order)  # the first read decides what "settled" means
                 if order.status in settled or remaining <= 0:
                     return order
-                await waiter
+                notified = await waiter
             finally:
                 waiter.cancel()
+            # The state the consumer committed, no need to read it again; one still in flight is read
+            # again under a new waiter, lest a change committed before that waiter listens be missed.
+            if notified is not None and notified.status in settled:
+                return notified
 
     async def _visible(
         self, uow: UnitOfWork, member_id: str, order_id: str, is_admin: bool, for_update: bool = False

@@ -1,8 +1,10 @@
 """The payment saga of one order: take every leg (sub-payments first, the main method last), or give back
 what was taken and fail; on the order's cancellation, refund every leg.
 
-The payment is persisted after each step, never inside an outbound call, so a runner that dies (or loses
-its lease) leaves a payment that the reconciler can drive on from where it stood. Each step is idempotent.
+A new payment is validated before it is first stored (`open`), so its first write already says how
+validation ended: refused (FAILED), or accepted with its first leg started. From there the payment is
+persisted after each step, never inside an outbound call, so a runner that dies (or loses its lease)
+leaves a payment that the reconciler can drive on from where it stood. Each step is idempotent.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import timedelta
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
-from market.payment.domain.payment import IN_FLIGHT, LegStatus, Payment, PaymentStatus
+from market.payment.domain.payment import IN_FLIGHT, LegStatus, Payment, PaymentLeg, PaymentStatus
 from market.payment.domain.rules import Method
 from market.payment.ports import GatewayTimeout, LeaseLost, PointsAccount, UnitOfWorkFactory
 from market.payment.use_cases.processors import Processor
@@ -40,6 +42,18 @@ class PaymentSaga:
         self._processors = processors
         self._lease = lease
 
+    async def open(self, payment: Payment) -> None:
+        """Validate a new payment before its first write, so that write carries the outcome: refused, the
+        payment is FAILED with its PaymentFailed event; accepted, its first leg is started (it may be taken
+        from here on). Raises Unavailable when validation cannot run: the payment stays unvalidated."""
+        if not await self._accepted(payment):
+            payment.fail(self._clock.now())  # nothing was taken: nothing to give back
+        else:
+            pending = self._pending(payment)
+            if pending:
+                payment.start(pending[0], self._clock.now())
+        self._stamp(payment)
+
     async def drive(self, payment: Payment) -> None:
         """Move the payment as far as it goes now. When an outcome is unknown (a dependency unreachable, no
         answer) the payment stays leased where it stands, and the reconciler resumes it once the lease ends."""
@@ -59,12 +73,10 @@ class PaymentSaga:
             log.error("payment %s could not be given back (%s); will retry", payment.order_id, exc)
 
     async def _charge(self, payment: Payment) -> None:
-        if not payment.validated:
-            error = await broken_rule(payment, self._uow, self._points, self._clock)
-            if error is not None:
-                payment.refuse(None, error.code)
-                return
-        pending = [leg for leg in payment.in_taking_order() if leg.status != LegStatus.APPROVED]
+        # Validated on opening, unless that could not run; a refusal is failed (and saved) by _compensate.
+        if not payment.validated and not await self._accepted(payment):
+            return
+        pending = self._pending(payment)
         if pending and pending[0].started_at is None:
             payment.start(pending[0], self._clock.now())
             await self._save(payment)
@@ -102,12 +114,27 @@ class PaymentSaga:
         payment.finish_refund(self._clock.now())
         await self._save(payment)
 
-    async def _save(self, payment: Payment) -> None:
-        """Persist the step (and the events it raised, in the same transaction); renew the lease."""
+    async def _accepted(self, payment: Payment) -> bool:
+        """Run the validation chain; a broken rule refuses the payment (COMPENSATING, every leg SKIPPED)."""
+        error = await broken_rule(payment, self._uow, self._points, self._clock)
+        if error is not None:
+            payment.refuse(None, error.code)
+        return error is None
+
+    @staticmethod
+    def _pending(payment: Payment) -> list[PaymentLeg]:
+        return [leg for leg in payment.in_taking_order() if leg.status != LegStatus.APPROVED]
+
+    def _stamp(self, payment: Payment) -> None:
+        """Date the step about to be written, and renew the lease of a payment still in flight."""
         now = self._clock.now()
         payment.updated_at = now
         if payment.status in IN_FLIGHT:
             payment.lease_until = now + self._lease
+
+    async def _save(self, payment: Payment) -> None:
+        """Persist the step (and the events it raised, in the same transaction); renew the lease."""
+        self._stamp(payment)
         async with self._uow() as uow:
             await uow.payments.save(payment)
             for envelope in payment.events:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from market.kernel.clock import Clock
-from market.kernel.errors import DomainError, NotFound
+from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.kernel.events import Envelope
 from market.kernel.ids import new_id
 from market.payment.domain.coupons import AVAILABLE, CouponDefinition, IssuedCoupon, definition_problem
-from market.payment.domain.payment import PaymentLeg, PaymentStatus
+from market.payment.domain.payment import Payment, PaymentLeg, PaymentStatus
 from market.payment.ports import BnplGateway, CardGateway, PaymentMetrics, PointsAccount, UnitOfWorkFactory
 from market.payment.use_cases.observed import NoMetrics
 from market.payment.use_cases.order_events import payment_of
@@ -76,12 +76,29 @@ class PaymentService:
             await self._refund(envelope)
 
     async def _pay(self, envelope: Envelope) -> None:
+        """Validate first, then claim the event and store the payment as validation left it, in one
+        transaction; then take its legs. A duplicate delivery may read again, but writes and takes nothing."""
         now = self._clock.now()
         payment = payment_of(envelope, now, now + self._lease)
+        try:
+            await self._saga.open(payment)
+        except Unavailable as exc:
+            # Stored unvalidated (and leased): the reconciler validates it once the lease ends.
+            log.warning("payment %s stays unvalidated for the reconciler: %s", payment.order_id, exc)
+            await self._store(envelope, payment)
+            return
+        if await self._store(envelope, payment):
+            await self._saga.drive(payment)
+
+    async def _store(self, envelope: Envelope, payment: Payment) -> bool:
+        """Claim the event and insert the payment with its events, at once; False for a duplicate."""
         async with self._uow() as uow:
             if not await uow.inbox.claim(envelope) or not await uow.payments.add(payment):
-                return
-        await self._saga.drive(payment)
+                return False
+            for raised in payment.events:
+                await uow.outbox.add(raised)
+        payment.events.clear()
+        return True
 
     async def _refund(self, envelope: Envelope) -> None:
         now = self._clock.now()

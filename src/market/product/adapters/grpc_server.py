@@ -48,7 +48,8 @@ class ProductGrpcService(product_pb2_grpc.ProductServiceServicer):
         self, request: ReserveStockRequest, context: grpc.aio.ServicerContext
     ) -> ReserveStockReply:
         lines = [(line.product_id, line.quantity) for line in request.lines]
-        await self._products.reserve_stock(request.order_id, lines)
+        prices = {line.product_id: line.unit_price for line in request.lines if line.HasField("unit_price")}
+        await self._products.reserve_stock(request.order_id, lines, prices)
         return ReserveStockReply()
 
     async def ReleaseStock(
