@@ -7,6 +7,7 @@ answers. A replay returns the first response's status and body byte for byte.
 No `from __future__ import annotations` here: FastAPI must resolve the routes' annotations, some local.
 """
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -169,15 +170,31 @@ async def place(
     items = [(line.product_id, line.quantity) for line in body.items]
     legs = [Leg(Method(p.method), p.amount, p.payment_key, p.coupon_id) for p in body.payments]
 
+    # The member, products and coupon are read while the key is claimed, not after.
+    looked_up = service.look_up(principal.member_id, items, legs)
+
     async def act(begun: Started, replay: ReplayToStore | None) -> Order:
         # A retry after a crash gets the order id of the first attempt: that order, never a second.
         return await service.place_order(
-            principal.member_id, items, legs, begun.resource_id, may_exist=begun.resumed, replay=replay
+            principal.member_id, items, legs, begun.resource_id, begun.resumed, replay, looked_up
         )
 
     answer = Answer(201, request.url.path, wait_seconds(prefer), PLACED_SETTLED)
     request_fingerprint = fingerprint(request, body)
-    return await _keyed(service, principal.member_id, key, request_fingerprint, act, answer, new_order_id())
+    try:
+        return await _keyed(
+            service, principal.member_id, key, request_fingerprint, act, answer, new_order_id()
+        )
+    finally:
+        _drop(looked_up)
+
+
+def _drop(task: asyncio.Task[Any]) -> None:
+    """Cancel a look-up nobody awaited (a replay, a request refused first); note a failure nobody saw."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 async def read(

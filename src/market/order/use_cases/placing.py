@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
@@ -30,13 +30,16 @@ from market.order.domain import (
     order_created,
     price_lines,
 )
-from market.order.ports import Catalog, Coupons, Members, ProductSnapshot, UnitOfWorkFactory
+from market.order.ports import Catalog, Coupons, Members, MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
 from market.order.use_cases.keys import ReplayToStore
 from market.payment.domain import rules
 from market.payment.domain.coupons import IssuedCoupon
 from market.payment.domain.rules import Leg, Method, PlanContext
 
 log = logging.getLogger("market.order")
+
+# What placing reads from the other services: the member, the products that exist, the COUPON leg's coupon.
+Facts = tuple[MemberSnapshot | None, list[ProductSnapshot], IssuedCoupon | None]
 
 
 class Placing:
@@ -57,6 +60,7 @@ class Placing:
         order_id: str | None = None,
         may_exist: bool = True,
         replay: ReplayToStore | None = None,
+        looked_up: Awaitable[Facts] | None = None,
     ) -> Order:
         if order_id is not None and may_exist:
             placed = await self._stored(member_id, order_id)
@@ -65,11 +69,7 @@ class Placing:
         requested, legs = tuple(items), tuple(payments)
         check_lines(requested)
         rules.check(PlanContext(legs), "plan")
-        member, products, coupon = await asyncio.gather(
-            self._members.get_member(member_id),
-            self._catalog.get_products([product_id for product_id, _ in requested]),
-            self._coupon_of(legs),
-        )
+        member, products, coupon = await (looked_up or self._facts(member_id, requested, legs))
         if member is None:
             raise NotFound("member")
         if not member.active:
@@ -94,6 +94,20 @@ class Placing:
             await self._release(order.id)
             raise
         return order
+
+    def look_up(
+        self, member_id: str, items: Sequence[tuple[str, int]], payments: Sequence[Leg]
+    ) -> asyncio.Task[Facts]:
+        """Start reading what placing these lines needs (the member, the products, the coupon), so the
+        reads run while something else does, e.g. while the request's Idempotency-Key is claimed."""
+        return asyncio.ensure_future(self._facts(member_id, items, tuple(payments)))
+
+    async def _facts(self, member_id: str, items: Sequence[tuple[str, int]], legs: tuple[Leg, ...]) -> Facts:
+        return await asyncio.gather(
+            self._members.get_member(member_id),
+            self._catalog.get_products([product_id for product_id, _ in items]),
+            self._coupon_of(legs),
+        )
 
     async def _store(self, order: Order, replay: ReplayToStore | None) -> None:
         """The order, its OrderCreated and, if given, its key's response for replays: one transaction."""

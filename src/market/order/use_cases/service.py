@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
@@ -13,7 +13,7 @@ from market.kernel.events import Envelope
 from market.order.domain import REACTIONS, Order, OrderStatus, Replay, Started, cancellation_requested
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
 from market.order.use_cases.keys import IdempotencyKeys, ReplayToStore
-from market.order.use_cases.placing import Placing
+from market.order.use_cases.placing import Facts, Placing
 from market.payment.domain.rules import Leg
 
 log = logging.getLogger("market.order")
@@ -46,6 +46,7 @@ class OrderService:
         order_id: str | None = None,
         may_exist: bool = True,
         replay: ReplayToStore | None = None,
+        looked_up: Awaitable[Facts] | None = None,
     ) -> Order:
         """Validate, reserve the stock and store a PENDING order with its OrderCreated event.
 
@@ -55,8 +56,18 @@ class OrderService:
         `may_exist=False` skips that look-up, for an id no attempt can have used (`Started.resumed` False).
         `replay`: the Started key's response to the order as placed, stored with it in one transaction
         (then the key needs no `complete`); not stored when an earlier attempt's order is returned.
+        `looked_up`: what `look_up` started reading for these lines, if it was called.
         """
-        return await self._placing.place_order(member_id, items, payments, order_id, may_exist, replay)
+        return await self._placing.place_order(
+            member_id, items, payments, order_id, may_exist, replay, looked_up
+        )
+
+    def look_up(
+        self, member_id: str, items: Sequence[tuple[str, int]], payments: Sequence[Leg]
+    ) -> asyncio.Task[Facts]:
+        """Start reading what placing these lines needs, to pass to `place_order` (e.g. while a key is
+        claimed); the caller cancels it if it ends up not placing."""
+        return self._placing.look_up(member_id, items, payments)
 
     async def cancel_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
         """Ask for a PAID order (within 24 h of payment) to be refunded: CANCELLING."""
