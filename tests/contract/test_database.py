@@ -118,7 +118,7 @@ async def test_migrations_apply_once_and_the_outbox_keeps_its_order(db: Database
     store = SqlOutboxStore(db)
     pending = await store.pending(10, frozenset())
     assert [env for _, env in pending] == envs
-    await store.remove([seq for seq, _ in pending[:2]])
+    assert await store.pending(0, frozenset(), remove=[seq for seq, _ in pending[:2]]) == []
     assert await store.backlog() == 3
     # The relay's turn: delete what was published and fetch the next rows, skipping those in flight.
     seqs = [seq for seq, _ in pending]

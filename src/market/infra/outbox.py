@@ -68,10 +68,6 @@ class SqlOutboxStore:
             )
         return [(r["seq"], Envelope.from_bytes(r["body"])) for r in rows if r["seq"] not in skip][:limit]
 
-    async def remove(self, seqs: Sequence[int]) -> None:
-        async with self._db.transaction() as tx:
-            await _delete(tx, seqs)
-
     async def backlog(self) -> int:
         async with self._db.transaction() as tx:
             row = await tx.fetchone("SELECT COUNT(*) AS n FROM outbox")
