@@ -26,7 +26,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         }
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, serving=True),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

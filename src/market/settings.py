@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     mysql_user: str = "market"
     mysql_password: str = "market"
     mysql_pool_size: int = 20
+    # A unix socket path: the services reach MariaDB through it instead of host:port. `market up` sets it
+    # to the MariaDB it starts, unless MARKET_MYSQL_SOCKET is set (empty: TCP) or the host is not local.
+    mysql_socket: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
     member_http_port: int = 8101
     product_http_port: int = 8102

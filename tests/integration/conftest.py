@@ -4,6 +4,7 @@ Environment:
   MARKET_TEST_MYSQL_URL        e.g. mysql+asyncmy://market:market@127.0.0.1:3306/market_order; its user
                                must be allowed to create and drop databases named market_test_* (the
                                `market` user of scripts/infra/mariadb.sh is). Each test gets a fresh one.
+  MARKET_TEST_MYSQL_SOCKET     the same server's unix socket (scripts/infra/mariadb.sh: mariadb/mysqld.sock).
   MARKET_TEST_KAFKA_BOOTSTRAP  e.g. 127.0.0.1:9092 (scripts/infra/kafka.sh); the topics are created if missing.
   MARKET_TEST_REQUIRE_SERVERS  =1: fail instead of skipping when a server is not set or not reachable (CI).
 
@@ -27,6 +28,7 @@ from market.infra.mysql import MysqlDatabase
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
 
 MYSQL_ENV = "MARKET_TEST_MYSQL_URL"
+SOCKET_ENV = "MARKET_TEST_MYSQL_SOCKET"
 KAFKA_ENV = "MARKET_TEST_KAFKA_BOOTSTRAP"
 _unreachable: dict[str, str] = {}  # a server found down is not probed again by every test
 
@@ -62,6 +64,14 @@ async def mysql_database(**options: Any) -> AsyncIterator[MysqlDatabase]:
         async with admin.transaction() as tx:
             await tx.execute(f"DROP DATABASE `{name}`")
         await admin.close()
+
+
+def mysql_socket_url() -> str:
+    """MARKET_TEST_MYSQL_URL's server reached through MARKET_TEST_MYSQL_SOCKET; skips when either is unset."""
+    url, socket = os.environ.get(MYSQL_ENV), os.environ.get(SOCKET_ENV)
+    if not url or not socket:
+        _missing(f"{MYSQL_ENV} and {SOCKET_ENV} are not both set")
+    return make_url(url).update_query_dict({"unix_socket": socket}).render_as_string(hide_password=False)
 
 
 _topics_ready: set[str] = set()

@@ -8,10 +8,11 @@ import os
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from market.infra.mysql import MysqlDatabase, create_database_url
 from market.kernel.errors import Unavailable
-from tests.integration.conftest import MYSQL_ENV, mysql_database
+from tests.integration.conftest import MYSQL_ENV, mysql_database, mysql_socket_url
 
 
 async def test_a_cancelled_transaction_rolls_back_and_the_pool_keeps_serving() -> None:
@@ -68,6 +69,35 @@ def test_the_url_helper_escapes_the_password() -> None:
     url = create_database_url("market_order", port=3307, password="p@ss:w/rd")
     assert url == "mysql+asyncmy://market:p%40ss%3Aw%2Frd@127.0.0.1:3307/market_order"
     assert MysqlDatabase(url).url == "mysql+asyncmy://market:***@127.0.0.1:3307/market_order"
+
+
+def test_a_url_takes_a_unix_socket_and_no_other_option() -> None:
+    url = create_database_url("market_order", password="pw", socket="/run/my sql/mysqld.sock")
+    assert make_url(url).query == {"unix_socket": "/run/my sql/mysqld.sock"}
+    MysqlDatabase(url)
+    with pytest.raises(ValueError, match="unix_socket"):
+        MysqlDatabase(url + "&charset=latin1")
+
+
+async def _client_host(db: MysqlDatabase) -> str:
+    async with db.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT HOST AS host FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+        )
+    assert row is not None
+    return str(row["host"])
+
+
+async def test_a_socket_url_reaches_mariadb_through_its_unix_socket() -> None:
+    # What `market up` gives the services (MARKET_MYSQL_SOCKET); MariaDB names a socket client "localhost".
+    through_socket = MysqlDatabase(mysql_socket_url())
+    over_tcp = MysqlDatabase(os.environ[MYSQL_ENV])
+    try:
+        assert await _client_host(through_socket) == "localhost"
+        assert (await _client_host(over_tcp)).startswith("127.0.0.1:")
+    finally:
+        await through_socket.close()
+        await over_tcp.close()
 
 
 async def test_a_connection_lost_mid_transaction_is_unavailable_and_the_next_transaction_works() -> None:

@@ -34,6 +34,7 @@ def distributed_databases(settings: Settings) -> dict[str, Database]:
                 settings.mysql_port,
                 settings.mysql_user,
                 settings.mysql_password,
+                socket=settings.mysql_socket,
             ),
             pool_size=1,
         )

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
+from market.bootstrap import heap
 from market.bootstrap.services import cached_catalog, token_settings
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
@@ -48,6 +49,7 @@ class Process:
                 settings.mysql_port,
                 settings.mysql_user,
                 settings.mysql_password,
+                socket=settings.mysql_socket,
             ),
             pool_size=settings.mysql_pool_size,
         )
@@ -202,8 +204,11 @@ PORTS = {
 }
 
 
-def service_app(settings: Settings, name: str) -> FastAPI:
-    """The REST app of one service process; its adapters are built in the app's lifespan."""
+def service_app(settings: Settings, name: str, *, serving: bool = False) -> FastAPI:
+    """The REST app of one service process; its adapters are built in the app's lifespan.
+
+    `serving`: the process does nothing else, so its heap is settled once built (market.bootstrap.heap).
+    """
     holder: dict[str, Any] = {}
     app_routers: list[APIRouter] = []
     lanes = FastLanes()
@@ -214,6 +219,8 @@ def service_app(settings: Settings, name: str) -> FastAPI:
         try:
             for router in await BUILDERS[name](p):
                 app.include_router(router, prefix=API_PREFIX)
+            if serving:
+                heap.settle()
             yield
         finally:
             await p.close()
@@ -232,8 +239,9 @@ def run_service(settings: Settings, name: str) -> None:
         db = SqliteDatabase(settings.state_dir / "pg_sandbox.db")
         app = create_sandbox_app(db, settings.pg_secret_key)
         port = settings.pg_port
+        heap.settle()  # the sandbox holds no more at start-up than it has now: its app, its routes
     else:
-        app, port = service_app(settings, name), getattr(settings, PORTS[name])
+        app, port = service_app(settings, name, serving=True), getattr(settings, PORTS[name])
     uvicorn.run(
         app,
         host="127.0.0.1",

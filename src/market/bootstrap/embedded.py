@@ -13,7 +13,7 @@ from functools import partial
 
 from fastapi import FastAPI
 
-from market.bootstrap import demo
+from market.bootstrap import demo, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.services import Services, build_services, routers, token_settings
 from market.infra.bus import InProcessBus
@@ -105,13 +105,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     return Embedded(settings, services, dbs, bus, relays, clock)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
+    """The embedded platform's app; `serving`: this process only serves it (market.bootstrap.heap)."""
     platform = build(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await platform.start()
         print(await demo.prepare(platform.services, settings, platform.clock), flush=True)
+        if serving:
+            heap.settle()
         try:
             yield
         finally:

@@ -35,12 +35,25 @@ def _env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         "MARKET_STATE_DIR": str(state),
+        "MARKET_MYSQL_SOCKET": mysql_socket(settings),
         "MARKET_MYSQL_PORT": str(settings.mysql_port),
         "MARKET_MYSQL_PASSWORD": settings.mysql_password,
         "MARKET_GATEWAY_PORT": str(settings.gateway_port),
         "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
         "MARKET_JWT_SECRET": settings.secret(),
     }
+
+
+def mysql_socket(settings: Settings) -> str:
+    """The services' way to MariaDB: the socket of the one `market up` starts, unless told otherwise.
+
+    A unix socket costs MariaDB and its clients about a fifth less CPU per statement than loopback TCP
+    (docs/performance.md). MARKET_MYSQL_SOCKET, when set (even empty: TCP), and a MariaDB that is not
+    on this host keep their say.
+    """
+    if "mysql_socket" in settings.model_fields_set or settings.mysql_host not in ("127.0.0.1", "localhost"):
+        return settings.mysql_socket
+    return str(settings.state_dir.resolve() / "mariadb" / "mysqld.sock")
 
 
 def infra(action: str, name: str, settings: Settings) -> None:

@@ -32,10 +32,20 @@ def create_database_url(
     user: str = "market",
     password: str = "",
     driver: str = "mysql+asyncmy",
+    socket: str = "",
 ) -> str:
-    """A SQLAlchemy URL for one service's database; the password is escaped whatever it contains."""
+    """A SQLAlchemy URL for one service's database; the password is escaped whatever it contains.
+
+    With `socket` (a unix socket path) the connection goes through it, and host and port are not used.
+    """
     url = URL.create(
-        driver, username=user, password=password or None, host=host, port=port, database=database
+        driver,
+        username=user,
+        password=password or None,
+        host=host,
+        port=port,
+        database=database,
+        query={"unix_socket": socket} if socket else {},
     )
     return url.render_as_string(hide_password=False)
 
@@ -150,14 +160,17 @@ class MysqlDatabase:
         connect_timeout: int = 5,
     ) -> None:
         parsed = make_url(url)
-        if parsed.query:
-            raise ValueError(f"MysqlDatabase takes no URL options, got {dict(parsed.query)}")
+        options = dict(parsed.query)
+        socket = options.pop("unix_socket", None)
+        if options or not isinstance(socket, str | None):
+            raise ValueError(f"MysqlDatabase takes one URL option, unix_socket; got {dict(parsed.query)}")
         self.url = parsed.render_as_string(hide_password=True)
         self._retry = pre_ping
         connect = functools.partial(
             asyncmy.connect,
             host=parsed.host or "127.0.0.1",
             port=parsed.port or 3306,
+            unix_socket=socket,
             user=parsed.username,
             password=parsed.password or "",
             database=parsed.database,
