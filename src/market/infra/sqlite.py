@@ -82,19 +82,20 @@ class SqliteDatabase:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self._lock = asyncio.Lock()
-        self._group: asyncio.Future[None] | None = None
+        # The open group's waiters, one future each: the COMMIT wakes each caller directly (a shared future
+        # behind asyncio.shield, so that a cancelled caller leaves it alone, cost every caller a turn more).
+        self._group: list[asyncio.Future[None]] | None = None
 
     def open_group(self) -> None:
         """Begin the outer transaction of this turn, if not begun yet, and schedule its COMMIT."""
         if self._group is None:
             self.conn.execute("BEGIN IMMEDIATE")
-            loop = asyncio.get_running_loop()
-            self._group = loop.create_future()
-            loop.call_soon(self._commit_group)
+            self._group = []
+            asyncio.get_running_loop().call_soon(self._commit_group)
 
     def _commit_group(self) -> None:
-        group = self._group
-        if group is None:
+        waiters = self._group
+        if waiters is None:
             return
         if self._lock.locked():
             # A transaction body is suspended mid-way: its savepoint is open; commit on a later turn.
@@ -106,10 +107,13 @@ class SqliteDatabase:
         except sqlite3.Error as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            group.set_exception(exc)
-            group.exception()  # every waiter sees it; silence "never retrieved" when none waits
+            for waiter in waiters:
+                if not waiter.done():  # a cancelled caller is gone; every other one sees the error
+                    waiter.set_exception(exc)
             return
-        group.set_result(None)
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
@@ -121,6 +125,7 @@ class SqliteDatabase:
                 finally:
                     self.conn.execute("ROLLBACK")
             return
+        waiter: asyncio.Future[None] | None = None
         async with self._lock:
             tx = SqliteTx(self)
             try:
@@ -132,15 +137,16 @@ class SqliteDatabase:
                 raise
             if tx.writes:
                 self.conn.execute("RELEASE tx")
-            group = self._group
-        if group is not None:
-            await asyncio.shield(group)
+            if self._group is not None:
+                waiter = asyncio.get_running_loop().create_future()
+                self._group.append(waiter)
+        if waiter is not None:
+            await waiter
 
     async def ping(self) -> None:
         self.conn.execute("SELECT 1").fetchone()
 
     async def close(self) -> None:
-        group = self._group
-        if group is not None:
+        if self._group is not None:
             self._commit_group()
         self.conn.close()

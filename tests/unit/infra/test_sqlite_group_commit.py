@@ -97,3 +97,64 @@ async def test_a_constraint_violation_rolls_back_that_transaction(tmp_path: Path
     async with db.transaction() as tx:
         await tx.execute("UPDATE stock SET n = n + 1 WHERE id = 'a'")
     assert committed(tmp_path) == 101
+
+
+async def test_a_caller_cancelled_while_its_commit_is_pending_leaves_the_others_to_theirs(
+    tmp_path: Path,
+) -> None:
+    db, _ = await make(tmp_path)
+
+    async def take(n: int) -> None:
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE stock SET n = n - :n WHERE id = 'a'", {"n": n})
+
+    gone, stays = asyncio.create_task(take(1)), asyncio.create_task(take(2))
+    await asyncio.sleep(0)  # both have written and wait for the group's COMMIT
+    gone.cancel()
+    await stays
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert committed(tmp_path) == 97  # the cancelled caller's write was already part of the group
+
+
+async def test_a_failed_group_commit_reaches_every_caller_and_keeps_nothing(tmp_path: Path) -> None:
+    db, _ = await make(tmp_path)
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE ref (id INTEGER PRIMARY KEY, stock_id VARCHAR(8) REFERENCES stock(id) DEFERRABLE INITIALLY DEFERRED)")  # fmt: skip
+    db.conn.execute("PRAGMA foreign_keys=ON")
+
+    async def write(sql: str) -> None:
+        async with db.transaction() as tx:
+            await tx.execute(sql)
+
+    # A deferred foreign key is checked at COMMIT: one transaction's dangling row fails the whole group.
+    results = await asyncio.gather(
+        write("UPDATE stock SET n = 1 WHERE id = 'a'"),
+        write("INSERT INTO ref VALUES (1, 'nowhere')"),
+        return_exceptions=True,
+    )
+    assert [type(r) for r in results] == [sqlite3.IntegrityError, sqlite3.IntegrityError]
+    assert committed(tmp_path) == 100
+    await write("UPDATE stock SET n = 2 WHERE id = 'a'")  # the connection goes on
+    assert committed(tmp_path) == 2
+
+
+async def test_a_writer_is_back_two_turns_after_its_write(tmp_path: Path) -> None:
+    # Each turn of the event loop is a few ms under load, and a placement waits for three COMMITs:
+    # the COMMIT runs on the turn after the write, and the caller resumes on the next (docs/performance.md).
+    db, _ = await make(tmp_path)
+    turns = 0
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    await asyncio.sleep(0)
+    start = turns
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE stock SET n = n - 1 WHERE id = 'a'")
+    assert turns - start <= 2
+    counter.cancel()

@@ -189,7 +189,7 @@ async def place(
         _drop(looked_up)
 
 
-def _drop(task: asyncio.Task[Any]) -> None:
+def _drop(task: asyncio.Future[Any]) -> None:
     """Cancel a look-up nobody awaited (a replay, a request refused first); note a failure nobody saw."""
     if not task.done():
         task.cancel()

@@ -64,7 +64,7 @@ class OrderService:
 
     def look_up(
         self, member_id: str, items: Sequence[tuple[str, int]], payments: Sequence[Leg]
-    ) -> asyncio.Task[Facts]:
+    ) -> asyncio.Future[Facts]:
         """Start reading what placing these lines needs, to pass to `place_order` (e.g. while a key is
         claimed); the caller cancels it if it ends up not placing."""
         return self._placing.look_up(member_id, items, payments)
