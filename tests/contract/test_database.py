@@ -155,3 +155,42 @@ async def test_read_modify_write_under_for_update_loses_no_update(db: Database) 
 
     await asyncio.gather(*(add_one() for _ in range(20)))
     assert await qty(db, "prd_1") == 20
+
+
+async def test_writes_are_seen_by_the_next_statement_and_committed_with_the_transaction(db: Database) -> None:
+    await stock(db, prd_1=5)
+    async with db.transaction() as tx:
+        await tx.write("UPDATE stock SET qty = qty - :q WHERE id = :id", {"q": 2, "id": "prd_1"})
+        await tx.write("INSERT INTO stock (id, qty) VALUES (:id, :qty)", {"id": "it's 100%", "qty": 1})
+        # A statement after the writes sees them (the same transaction).
+        rows = await tx.fetchall("SELECT id, qty FROM stock ORDER BY id")
+        assert rows == [{"id": "it's 100%", "qty": 1}, {"id": "prd_1", "qty": 3}]
+        await tx.write("UPDATE stock SET qty = qty + 10 WHERE id = :id", {"id": "it's 100%"})
+    assert await qty(db, "prd_1") == 3
+    assert await qty(db, "it's 100%") == 11
+
+
+async def test_a_failing_write_fails_its_transaction_and_keeps_nothing(db: Database) -> None:
+    await stock(db, prd_1=5)
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        async with db.transaction() as tx:
+            assert await tx.execute("UPDATE stock SET qty = 0 WHERE id = 'prd_1'") == 1
+            await tx.write("INSERT INTO stock (id, qty) VALUES ('prd_2', 1)")
+            await tx.write("INSERT INTO stock (id, qty) VALUES ('prd_1', 1)")  # a duplicate key
+            await tx.write("INSERT INTO stock (id, qty) VALUES ('prd_3', 1)")
+    assert await qty(db, "prd_1") == 5
+    async with db.transaction() as tx:
+        assert await tx.fetchall("SELECT id FROM stock WHERE id <> 'prd_1'") == []
+    # The connection (MariaDB: back in the pool) serves the next transaction.
+    async with db.transaction() as tx:
+        await tx.write("UPDATE stock SET qty = 6 WHERE id = 'prd_1'")
+    assert await qty(db, "prd_1") == 6
+
+
+async def test_writes_of_a_transaction_that_raises_are_not_kept(db: Database) -> None:
+    await stock(db, prd_1=5)
+    with pytest.raises(RuntimeError, match="client went away"):
+        async with db.transaction() as tx:
+            await tx.write("UPDATE stock SET qty = 0 WHERE id = 'prd_1'")
+            raise RuntimeError("client went away")
+    assert await qty(db, "prd_1") == 5

@@ -174,6 +174,10 @@ class _CountingTx:
         self._log.append(sql.split()[0])
         await self._tx.executemany(sql, rows)
 
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        self._log.append(sql.split()[0])
+        await self._tx.write(sql, params)
+
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
         self._log.append(sql.split()[0])
         return await self._tx.fetchone(sql, params)

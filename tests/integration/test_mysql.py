@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from market.infra.mysql import MysqlDatabase, create_database_url
+from market.infra.mysql import MysqlDatabase, MysqlTx, create_database_url
 from market.kernel.errors import Unavailable
 from tests.integration.conftest import MYSQL_ENV, mysql_database, mysql_socket_url
 
@@ -147,3 +148,51 @@ async def test_pooled_connections_killed_by_the_server_cost_no_failed_transactio
                 await tx.execute("INSERT INTO t VALUES (:n)", {"n": n})
         async with db.transaction() as tx:
             assert await tx.fetchall("SELECT id FROM t ORDER BY id") == [{"id": n} for n in range(4)]
+
+
+async def test_writes_travel_with_the_next_statement_or_the_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    send = MysqlTx._send
+
+    async def counted(self: MysqlTx, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await send(self, query, *args, **kwargs)
+
+    async with mysql_database() as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INT PRIMARY KEY, note TEXT)")
+        monkeypatch.setattr(MysqlTx, "_send", counted)
+        async with db.transaction() as tx:
+            assert await tx.execute("UPDATE t SET note = 'x' WHERE id = 0") == 0
+            await tx.write("INSERT INTO t VALUES (1, :note)", {"note": "a ; b -- 'c' 100%"})
+            await tx.write("INSERT INTO t VALUES (2, NULL)")
+        # One round trip for the UPDATE, one for both writes and the COMMIT.
+        assert len(sent) == 2 and sent[1].endswith("COMMIT")
+        sent.clear()
+        async with db.transaction() as tx:
+            await tx.write("DELETE FROM t WHERE id = 2")
+            rows = await tx.fetchall("SELECT id, note FROM t ORDER BY id")
+        assert rows == [{"id": 1, "note": "a ; b -- 'c' 100%"}]
+        # The DELETE travelled with the SELECT; the COMMIT followed on its own (`conn.commit`, not counted).
+        assert len(sent) == 1
+        async with db.transaction() as tx:
+            assert await tx.fetchall("SELECT id FROM t") == [{"id": 1}]
+
+
+async def test_writes_on_a_connection_killed_while_pooled_are_sent_again_and_kept_once() -> None:
+    # A transaction of writes only, on a pooled connection the server has killed (a MariaDB restart): the
+    # writes go first, alone, so they are sent again on a fresh connection; the COMMIT follows.
+    async with mysql_database(pool_size=1, max_overflow=0) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+            row = await tx.fetchone("SELECT CONNECTION_ID() AS id")
+        assert row is not None
+        other = MysqlDatabase(os.environ[MYSQL_ENV], pool_size=1, max_overflow=0)
+        async with other.transaction() as killer:
+            await killer.execute(f"KILL CONNECTION {int(row['id'])}")
+        await other.close()
+        async with db.transaction() as tx:
+            await tx.write("INSERT INTO t VALUES (1)")
+            await tx.write("INSERT INTO t VALUES (2)")
+        async with db.transaction() as tx:
+            assert await tx.fetchall("SELECT id FROM t ORDER BY id") == [{"id": 1}, {"id": 2}]

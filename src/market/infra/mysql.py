@@ -58,7 +58,12 @@ def pyformat(sql: str) -> str:
 
 
 class MysqlTx:
-    """One transaction on one pooled connection."""
+    """One transaction on one pooled connection.
+
+    `write` statements wait in the transaction and travel in one round trip with the next statement, or
+    with the COMMIT (the connection sends several statements at once; the server runs them in order and
+    stops at the first error). Each is rendered with its own parameters by the driver's escaping.
+    """
 
     dialect = "mysql"
 
@@ -68,13 +73,18 @@ class MysqlTx:
         self.used = False  # a statement was sent: the transaction ends with COMMIT or ROLLBACK
         self.broken = False  # the connection's state is unknown: closed, never reused
         self._retry = retry  # until the first statement has run
+        self._writes: list[str] = []  # rendered `write` statements not sent yet
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return int((await self._run(sql, _args(params))).rowcount)
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
+            await self._flush()
             await self._run(sql, [_args(r) for r in rows], many=True)
+
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        self._writes.append(self.pooled.cursor.mogrify(pyformat(sql), _args(params)))
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
         row: Row | None = await (await self._run(sql, _args(params))).fetchone()
@@ -84,17 +94,53 @@ class MysqlTx:
         return list(await (await self._run(sql, _args(params))).fetchall())
 
     async def end(self, verb: str) -> None:
+        """COMMIT (with the writes still waiting) or ROLLBACK (the waiting writes are dropped)."""
+        if verb == "COMMIT" and self._writes:
+            if not self._retry:
+                # The writes and the COMMIT in one round trip. Never sent again: once a COMMIT may have
+                # run, a lost connection leaves the outcome unknown, as for any COMMIT.
+                self._writes.append("COMMIT")
+                await self._flush()
+                return
+            # Nothing sent yet: the writes go alone, so a dead pooled connection can still be replaced
+            # and the writes sent again on a fresh one (below, by `_send`); the COMMIT follows.
+            await self._flush()
+        self._writes.clear()
         try:
             await (self.pooled.conn.commit() if verb == "COMMIT" else self.pooled.conn.rollback())
         except BaseException as exc:
             self.broken = self.broken or not server_refused(exc)
             raise
 
+    @property
+    def pending(self) -> bool:
+        """Whether anything was sent or waits to be: the transaction must end with COMMIT or ROLLBACK."""
+        return self.used or bool(self._writes)
+
+    async def _flush(self) -> None:
+        if self._writes:
+            await self._send(self._take_writes(), None, multi=True)
+
+    def _take_writes(self, then: str = "") -> str:
+        statements = [*self._writes, then] if then else self._writes
+        self._writes = []
+        return ";\n".join(statements)
+
     async def _run(self, sql: str, args: Any, many: bool = False) -> Any:
-        query, cursor = pyformat(sql), self.pooled.cursor
+        query = pyformat(sql)
+        if self._writes:
+            # The waiting writes go first, in the same round trip; the cursor ends on this statement's result.
+            query = self._take_writes(self.pooled.cursor.mogrify(query, args))
+            return await self._send(query, None, multi=True)
+        return await self._send(query, args, many=many)
+
+    async def _send(self, query: str, args: Any, many: bool = False, multi: bool = False) -> Any:
+        cursor = self.pooled.cursor
         self.used = True
         try:
             await (cursor.executemany(query, args) if many else cursor.execute(query, args))
+            while multi and await cursor.nextset():  # read every result; the first error raises
+                pass
         except BaseException as exc:
             if not (self._retry and connection_lost(exc)):
                 self._retry = False
@@ -105,7 +151,7 @@ class MysqlTx:
             self._retry, self.broken = False, True
             self.pooled = await self._pool.replace(self.pooled)
             self.broken = False
-            return await self._run(sql, args, many)
+            return await self._send(query, args, many, multi)
         self._retry = False
         return cursor
 
@@ -176,7 +222,7 @@ class MysqlDatabase:
             database=parsed.database,
             connect_timeout=connect_timeout,
             init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
-            client_flag=CLIENT.FOUND_ROWS,
+            client_flag=CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS,
             autocommit=False,
         )
         self._pool = ConnectionPool(connect, pool_size, max_overflow, pool_timeout, pool_recycle)
@@ -186,7 +232,7 @@ class MysqlDatabase:
         tx = MysqlTx(self._pool, await self._pool.acquire(), self._retry)
         try:
             yield tx
-            if tx.used:
+            if tx.pending:
                 await tx.end("COMMIT")
         except BaseException as exc:
             # A cancellation may have struck anywhere: close rather than guess the protocol's state.

@@ -26,7 +26,7 @@ class SqlOutbox:
         self._on_write = on_write
 
     async def add(self, envelope: Envelope) -> None:
-        await self._tx.execute(
+        await self._tx.write(
             "INSERT INTO outbox (event_id, topic, body, created_at) VALUES (:e, :t, :b, :c)",
             {
                 "e": envelope.event_id,
@@ -79,7 +79,7 @@ async def _delete(tx: Tx, seqs: Sequence[int]) -> None:
     for start in range(0, len(seqs), REMOVE_CHUNK):
         chunk = seqs[start : start + REMOVE_CHUNK]
         marks = ", ".join(f":s{i}" for i in range(len(chunk)))
-        await tx.execute(
+        await tx.write(
             f"DELETE FROM outbox WHERE seq IN ({marks})", {f"s{i}": s for i, s in enumerate(chunk)}
         )
 

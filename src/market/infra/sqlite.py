@@ -52,6 +52,11 @@ class SqliteTx:
         self._before(sql)
         self._conn.executemany(sql, rows)
 
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        # A statement costs microseconds here, with no round trip to save: run it now.
+        self._before(sql)
+        self._conn.execute(sql, params or {})
+
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
         row: Row | None = self._conn.execute(sql, params or {}).fetchone()
         return row

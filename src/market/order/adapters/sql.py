@@ -100,7 +100,7 @@ class SqlOrders:
         self._tx = tx
 
     async def add(self, order: Order) -> None:
-        await self._tx.execute(f"INSERT INTO orders ({_COLUMNS}) VALUES ({_VALUES})", _row(order))
+        await self._tx.write(f"INSERT INTO orders ({_COLUMNS}) VALUES ({_VALUES})", _row(order))
 
     async def get(self, order_id: str, for_update: bool = False) -> Order | None:
         lock = locking(self._tx.dialect) if for_update else ""

@@ -74,7 +74,7 @@ class SqlIdempotencyKeys:
         return changed == 1
 
     async def finish(self, member_id: str, key: str, status_code: int, body: str, at: datetime) -> None:
-        await self._tx.execute(
+        await self._tx.write(
             "UPDATE idempotency_keys SET state = :done, status_code = :c, response_body = :b, updated_at = :u"
             " WHERE member_id = :m AND idem_key = :k AND state = :s",
             {

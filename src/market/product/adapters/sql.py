@@ -133,14 +133,12 @@ class SqlReservations:
         return [_reservation(r) for r in rows]
 
     async def add(self, reservations: Sequence[Reservation]) -> None:
-        await self._tx.executemany(
-            f"INSERT INTO reservations ({_RESERVATION_COLUMNS}) VALUES "
-            "(:order_id, :product_id, :quantity, :status, :created_at, :released_at)",
-            [
-                {**r.__dict__, "created_at": iso(r.created_at), "released_at": iso(r.released_at)}
-                for r in reservations
-            ],
-        )
+        for r in reservations:
+            await self._tx.write(
+                f"INSERT INTO reservations ({_RESERVATION_COLUMNS}) VALUES "
+                "(:order_id, :product_id, :quantity, :status, :created_at, :released_at)",
+                {**r.__dict__, "created_at": iso(r.created_at), "released_at": iso(r.released_at)},
+            )
 
     async def release(self, order_id: str, product_id: str, at: datetime) -> bool:
         changed = await self._tx.execute(
