@@ -102,8 +102,8 @@ class MysqlTx:
                 self._writes.append("COMMIT")
                 await self._flush()
                 return
-            # Nothing sent yet: the writes go alone, so a dead pooled connection can still be replaced
-            # and the writes sent again on a fresh one (below, by `_send`); the COMMIT follows.
+            # Nothing sent yet: the writes go alone, so `_send` may still replace a dead pooled
+            # connection and send them again on a fresh one; the COMMIT follows on its own.
             await self._flush()
         self._writes.clear()
         try:
