@@ -22,7 +22,7 @@ def _number(value: object) -> bool:
 def test_a_short_embedded_run_reports_every_figure_and_passes_the_audit(tmp_path: Path) -> None:
     result, chart = tmp_path / "r.json", tmp_path / "c.png"
     command = [sys.executable, "-m", "market.cli", "bench", "--mode", "embedded", "--duration", "3",
-               "--clients", "4", "--output", str(result), "--chart", str(chart)]  # fmt: skip
+               "--warmup", "1", "--clients", "4", "--output", str(result), "--chart", str(chart)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -34,6 +34,7 @@ def test_a_short_embedded_run_reports_every_figure_and_passes_the_audit(tmp_path
         assert all(_number(figures[p]) for p in ("p50", "p95", "p99")), (key, figures)
         assert figures["p50"] <= figures["p95"] <= figures["p99"], (key, figures)
     assert doc["orders"]["settled"] > 0 and doc["settled_per_s"] > 0
+    assert doc["warmup_s"] == 1 and doc["warmup"]["accepted"] > 0  # reported apart, not dropped
     assert isinstance(doc["errors"], dict)
     assert all(isinstance(n, int) for n in doc["errors"].values())
     assert not [code for code in doc["errors"] if code.startswith("5")], doc["errors"]

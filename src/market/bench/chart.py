@@ -26,6 +26,8 @@ def draw(path: Path, doc: dict[str, Any]) -> None:
     top.set_ylim(bottom=0)
     top.legend(loc="lower right")
     audit = {True: "passed", False: "FAILED", None: "not run"}[doc["audit"]["ok"]]
+    if doc.get("warmup_s"):
+        top.text(doc["warmup_s"] / 2, 0, "warm-up", ha="center", va="bottom", fontsize=8, color="grey")
     top.set_title(
         f"market bench — {doc['mode']}, {doc['clients']} clients: {doc['accepted_per_s']:.1f} accepted/s; "
         f"ceiling {doc['ceiling_per_s']:.0f}/s (ratio {doc['ratio']:.3f}); audit {audit}"
@@ -38,6 +40,8 @@ def draw(path: Path, doc: dict[str, Any]) -> None:
     bottom.legend(loc="upper right")
     for axes in (top, bottom):
         axes.grid(alpha=0.3)
+        if doc.get("warmup_s"):
+            axes.axvspan(0, doc["warmup_s"], color="grey", alpha=0.15, lw=0)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

@@ -19,6 +19,13 @@ def _positive(kind: type[int] | type[float]) -> Any:
     return parse
 
 
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
 def add_parser(subparsers: Any) -> None:
     """Registers `market bench` on the `market` command's subparsers (argparse only, nothing heavy)."""
     p = subparsers.add_parser(
@@ -38,9 +45,23 @@ def add_parser(subparsers: Any) -> None:
         help="start the platform for the run: `market serve` in a temp dir, or `market up`",
     )
     p.add_argument("--clients", type=_positive(int), default=32, help="concurrent closed-loop clients (32)")
-    p.add_argument("--duration", type=_positive(float), default=30.0, help="seconds of order load (30)")
     p.add_argument(
-        "--orders", type=_positive(int), help="place this many orders instead of running for --duration"
+        "--duration",
+        type=_positive(float),
+        default=30.0,
+        help="seconds of measured order load, after the warm-up (30)",
+    )
+    p.add_argument(
+        "--orders",
+        type=_positive(int),
+        help="place this many orders (warm-up included) instead of running for --duration",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_not_negative,
+        default=2.0,
+        metavar="S",
+        help="seconds of orders before the measured part, reported apart from it (2; 0 for none)",
     )
     p.add_argument(
         "--ceiling", type=float, metavar="S", help="seconds of the echo ceiling (min(10, duration/3))"

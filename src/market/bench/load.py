@@ -36,6 +36,7 @@ class Recorder:
     outcomes: Counter[str] = field(default_factory=Counter)
     posted: int = 0
     ended: float = 0.0
+    measured_from: float = 0.0  # the end of the warm-up: the figures count what ended from here on
 
     def now(self) -> float:
         return time.perf_counter() - self.started

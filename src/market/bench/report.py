@@ -37,17 +37,30 @@ def result(
     audit: dict[str, Any],
     processes: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Everything the run measured; rates are counts over the phase's wall time (drain included)."""
-    accepted_per_s = rate(len(orders.accepts), orders.ended)
+    """Everything the run measured. The order figures count what ended after the warm-up (an order
+    POSTed during it and answered after counts, slow as it was); rates are those counts over the wall
+    time from the warm-up's end to the phase's end (drain included). The warm-up has its own figures;
+    errors, outcomes and plans count the whole phase."""
+    start = orders.measured_from
+    accepts = [lat for at, lat in orders.accepts if at >= start]
+    settles = [lat for at, lat in orders.settles if at >= start]
+    accepted_per_s = rate(len(accepts), orders.ended - start)
     ceiling_per_s = rate(len(ceiling.accepts), ceiling.ended)
     return {
         **run,
         "elapsed_s": round(orders.ended, 2),
-        "orders": {"placed": orders.posted, "accepted": len(orders.accepts), "settled": len(orders.settles)},
+        "measured_s": round(orders.ended - start, 2),
+        "orders": {"placed": orders.posted, "accepted": len(accepts), "settled": len(settles)},
         "accepted_per_s": accepted_per_s,
-        "settled_per_s": rate(len(orders.settles), orders.ended),
-        "accept_latency_ms": latency_ms([lat for _, lat in orders.accepts]),
-        "settle_latency_ms": latency_ms([lat for _, lat in orders.settles]),
+        "settled_per_s": rate(len(settles), orders.ended - start),
+        "accept_latency_ms": latency_ms(accepts),
+        "settle_latency_ms": latency_ms(settles),
+        "warmup": {
+            "accepted": len(orders.accepts) - len(accepts),
+            "settled": len(orders.settles) - len(settles),
+            "accept_latency_ms": latency_ms([lat for at, lat in orders.accepts if at < start]),
+            "settle_latency_ms": latency_ms([lat for at, lat in orders.settles if at < start]),
+        },
         "errors": dict(orders.errors.most_common()),
         "outcomes": dict(orders.outcomes.most_common()),
         "plans": dict(orders.plans.most_common()),
@@ -87,10 +100,14 @@ def _processes(rows: list[dict[str, Any]]) -> list[str]:
 def summary(doc: dict[str, Any]) -> str:
     """The small table printed at the end of a run."""
     o = doc["orders"]
+    w = doc["warmup"]
     lines = [
         f"market bench: {doc['target']} ({doc['mode']}), {doc['clients']} clients, {doc['elapsed_s']} s, "
         f"{doc['members']} members",
-        f"  orders placed {o['placed']}, accepted {o['accepted']}, settled {o['settled']}",
+        f"  warm-up {doc['warmup_s']:g} s, not in the figures below: accepted {w['accepted']}, "
+        f"settled {w['settled']}, accept p99 {w['accept_latency_ms']['p99']:.1f} ms",
+        f"  measured {doc['measured_s']} s: orders placed {o['placed']} (warm-up included), "
+        f"accepted {o['accepted']}, settled {o['settled']}",
         f"  accepted/s {doc['accepted_per_s']:>9.1f}    settled/s {doc['settled_per_s']:>9.1f}",
         f"  ceiling/s  {doc['ceiling_per_s']:>9.1f}    (POST /api/v1/echo, {doc['ceiling_s']} s)"
         f"    ratio accepted/ceiling {doc['ratio']:.3f}",

@@ -50,12 +50,36 @@ async def _ceiling(args: argparse.Namespace, http: ClientSession, echo: bytes, a
 
 
 async def _orders(
-    args: argparse.Namespace, http: ClientSession, products: list[Product], shoppers: list[Shopper]
+    args: argparse.Namespace,
+    http: ClientSession,
+    products: list[Product],
+    shoppers: list[Shopper],
+    watch: ProcessWatch,
 ) -> Recorder:
-    budget, rec = Budget(args.duration, args.orders), Recorder()
+    """The order phase: `--warmup` seconds whose orders are placed, followed, counted for errors and
+    audited like any other, then the measured `--duration` (or the rest of `--orders`). The clients run
+    on without a pause between the two, so the measured part starts at a steady state: not with every
+    client's first POST at the same instant, nor with the services' connections and caches still cold.
+    The process figures count from the end of the warm-up too."""
+    budget, rec = Budget(args.warmup + args.duration, args.orders), Recorder()
     clients = [order_client(http, rec, budget, _share(shoppers, c, args.clients), products, DISCOUNT,
                             random.Random(args.seed + c)) for c in range(args.clients)]  # fmt: skip
-    return await drive(clients, rec, budget, "orders ")
+
+    async def warmed_up() -> None:
+        await asyncio.sleep(args.warmup)
+        watch.start()
+        rec.measured_from = rec.now()
+
+    watch.start()  # from the phase's start; from the warm-up's end again, if there is one
+    marker = asyncio.create_task(warmed_up()) if args.warmup > 0 else None
+    try:
+        await drive(clients, rec, budget, "orders ")
+    finally:
+        if marker is not None and not marker.done():
+            marker.cancel()
+            rec.measured_from = rec.ended  # the run ended inside its warm-up: nothing was measured
+            watch.start()
+    return rec
 
 
 async def _measure(
@@ -63,7 +87,9 @@ async def _measure(
 ) -> tuple[Recorder, Recorder, list[Any]]:
     """Prepares the data, then the ceiling phase, then the order phase, each with its process figures."""
     members = args.members or min(200, 2 * args.clients)
-    expected = args.orders or int(args.duration * min(args.clients * PER_CLIENT_SECOND, PER_SECOND_MAX))
+    expected = args.orders or int(
+        (args.warmup + args.duration) * min(args.clients * PER_CLIENT_SECOND, PER_SECOND_MAX)
+    )
     async with session(platform.base_url, args.clients) as http:
         print(
             f"market bench: preparing {members} members and products on {platform.base_url}", file=sys.stderr
@@ -79,9 +105,8 @@ async def _measure(
             watch.start()
             ceiling = await _ceiling(args, http, echo, shoppers[0].auth)
             during_ceiling = {p["pid"]: p["cpu_s"] for p in watch.figures(ceiling.ended)}
-            watch.start()
-            orders = await _orders(args, http, products, shoppers)
-            processes = watch.figures(orders.ended)
+            orders = await _orders(args, http, products, shoppers, watch)
+            processes = watch.figures(orders.ended - orders.measured_from)
         finally:
             sampler.cancel()
     for p in processes:
@@ -135,6 +160,7 @@ def bench(args: argparse.Namespace) -> int:
         "clients": args.clients,
         "members": args.members or min(200, 2 * args.clients),
         "duration_s": args.duration,
+        "warmup_s": args.warmup,
         "order_limit": args.orders,
         "platform_measured": bool(platform.pids),
     }
