@@ -59,7 +59,7 @@ async def _orders(
     """The order phase: `--warmup` seconds whose orders are placed, followed, counted for errors and
     audited like any other, then the measured `--duration` (or the rest of `--orders`). The clients run
     on without a pause between the two, so the measured part starts at a steady state: not with every
-    client's first POST at the same instant, nor with the services' connections and caches still cold.
+    client's first POST at the same instant, into a platform that has just started (docs/performance.md).
     The process figures count from the end of the warm-up too."""
     budget, rec = Budget(args.warmup + args.duration, args.orders), Recorder()
     clients = [order_client(http, rec, budget, _share(shoppers, c, args.clients), products, DISCOUNT,
