@@ -30,6 +30,15 @@ def series(rec: Recorder) -> list[dict[str, Any]]:
     ]
 
 
+def _split(events: list[tuple[float, float]], start: float) -> tuple[list[float], list[float]]:
+    """The latencies of (ended at, latency) events: those that ended from `start` on, and those before."""
+    measured: list[float] = []
+    warmup: list[float] = []
+    for ended_at, latency in events:
+        (measured if ended_at >= start else warmup).append(latency)
+    return measured, warmup
+
+
 def result(
     run: dict[str, Any],
     orders: Recorder,
@@ -42,8 +51,8 @@ def result(
     time from the warm-up's end to the phase's end (drain included). The warm-up has its own figures;
     errors, outcomes and plans count the whole phase."""
     start = orders.measured_from
-    accepts = [lat for at, lat in orders.accepts if at >= start]
-    settles = [lat for at, lat in orders.settles if at >= start]
+    accepts, warm_accepts = _split(orders.accepts, start)
+    settles, warm_settles = _split(orders.settles, start)
     accepted_per_s = rate(len(accepts), orders.ended - start)
     ceiling_per_s = rate(len(ceiling.accepts), ceiling.ended)
     return {
@@ -56,10 +65,10 @@ def result(
         "accept_latency_ms": latency_ms(accepts),
         "settle_latency_ms": latency_ms(settles),
         "warmup": {
-            "accepted": len(orders.accepts) - len(accepts),
-            "settled": len(orders.settles) - len(settles),
-            "accept_latency_ms": latency_ms([lat for at, lat in orders.accepts if at < start]),
-            "settle_latency_ms": latency_ms([lat for at, lat in orders.settles if at < start]),
+            "accepted": len(warm_accepts),
+            "settled": len(warm_settles),
+            "accept_latency_ms": latency_ms(warm_accepts),
+            "settle_latency_ms": latency_ms(warm_settles),
         },
         "errors": dict(orders.errors.most_common()),
         "outcomes": dict(orders.outcomes.most_common()),
