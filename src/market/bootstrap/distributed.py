@@ -170,6 +170,7 @@ async def _payment(p: Process) -> list[APIRouter]:
     from market.payment.adapters.metrics import PrometheusPaymentMetrics
     from market.payment.adapters.schema import MIGRATIONS
     from market.payment.adapters.sql import sql_uow
+    from market.payment.adapters.stepping_aside import SteppingAsideBnpl, SteppingAsideCards
     from market.payment.adapters.toss import HttpBnplGateway, TossCardGateway
     from market.payment.use_cases import PaymentService
 
@@ -183,8 +184,8 @@ async def _payment(p: Process) -> list[APIRouter]:
         uow=sql_uow(p.db, p.clock, p.wake),
         clock=p.clock,
         points=GrpcPointsAccount(p.channel(s.member_grpc_port), p.policy),
-        cards=cards,
-        bnpl=bnpl,
+        cards=SteppingAsideCards(cards),
+        bnpl=SteppingAsideBnpl(bnpl),
         metrics=PrometheusPaymentMetrics(),
         lease_seconds=s.payment_lease_seconds,
     )

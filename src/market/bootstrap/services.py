@@ -26,6 +26,7 @@ from market.order.use_cases import OrderService
 from market.payment.adapters import rest as payment_rest
 from market.payment.adapters import sql as payment_sql
 from market.payment.adapters.metrics import PrometheusPaymentMetrics
+from market.payment.adapters.stepping_aside import SteppingAsideBnpl, SteppingAsideCards
 from market.payment.use_cases import PaymentService
 from market.product.adapters import rest as product_rest
 from market.product.adapters import sql as product_sql
@@ -86,8 +87,8 @@ def build_services(
         uow=payment_sql.sql_uow(dbs["payment"], clock, wakes.get("payment")),
         clock=clock,
         points=members_port(member),
-        cards=cards,
-        bnpl=bnpl,
+        cards=SteppingAsideCards(cards),
+        bnpl=SteppingAsideBnpl(bnpl),
         metrics=PrometheusPaymentMetrics(),
         lease_seconds=settings.payment_lease_seconds,
     )

@@ -1,18 +1,23 @@
-"""One consumer group of a `KafkaSubscriber` (market.infra.kafka): a task per assigned partition, offsets
-committed on a timer and on revoke/stop, failing handlers retried, undecodable records skipped."""
+"""One consumer group of a `KafkaSubscriber` (market.infra.kafka): a partition's records handled one at a
+time, each key (order id) in order, a handler waiting on the PG stepping aside for the partition's other
+keys (market.infra.lanes); offsets committed up to the first record not yet handled, on a timer and on
+revoke/stop; failing handlers retried, undecodable records skipped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from prometheus_client import Counter
 
+from market.infra.lanes import KeyedLanes
 from market.kernel.events import Envelope
 from market.kernel.messaging import Handler
 
@@ -31,6 +36,9 @@ class ConsumerSettings:
     retry_backoff: float = 0.2  # first wait after a failed handler; doubles up to max_backoff
     max_backoff: float = 5.0
     max_records: int = 200  # per fetch
+    # A partition is paused while this many of its fetched records are not yet handled (a key whose
+    # handler keeps failing holds the committed offset; the others go on up to this bound).
+    max_pending: int = 1000
     # Handled offsets are committed at most this often (and on stop/revoke): a commit is a broker request,
     # and a crash redelivers at most this long's events, which the inboxes skip.
     commit_interval: float = 0.25
@@ -38,6 +46,30 @@ class ConsumerSettings:
     session_timeout_ms: int = 10_000  # how long a crashed consumer holds its partitions
     # Kafka's 500 ms long-poll delays a partition resumed while another partition's fetch is pending.
     fetch_max_wait_ms: int = 100
+
+
+@dataclass
+class _Window:
+    """A partition's records fetched and not yet handled, in offset order."""
+
+    pending: deque[int] = field(default_factory=deque)
+    handled: set[int] = field(default_factory=set)
+
+    def add(self, offset: int) -> None:
+        self.pending.append(offset)
+
+    def handle(self, offset: int) -> int | None:
+        """Mark `offset` handled; the offset to commit if it moved (the first record not yet handled)."""
+        self.handled.add(offset)
+        moved = None
+        while self.pending and self.pending[0] in self.handled:
+            self.handled.discard(moved := self.pending.popleft())
+        if moved is None:
+            return None
+        return self.pending[0] if self.pending else moved + 1
+
+    def __len__(self) -> int:
+        return len(self.pending)
 
 
 class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -48,7 +80,8 @@ class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._handlers = handlers
         self._consumer = consumer
         self._settings = settings
-        self._busy: dict[TopicPartition, asyncio.Task[None]] = {}
+        self._lanes: dict[TopicPartition, KeyedLanes] = {}  # one slot each: one handler at a time
+        self._windows: dict[TopicPartition, _Window] = {}
         self._done: dict[TopicPartition, int] = {}  # next offset to commit, per partition
         self._draining = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -84,25 +117,26 @@ class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             if self._draining:
                 continue  # fetched under an assignment being revoked: refetched from the committed offset
             for tp, records in batches.items():
-                # Paused until its batch is handled: one task per partition, so its order is kept.
-                self._consumer.pause(tp)
-                self._busy[tp] = asyncio.create_task(self._handle_batch(tp, records))
+                window = self._windows.setdefault(tp, _Window())
+                lanes = self._lanes.setdefault(tp, KeyedLanes())
+                for record in records:
+                    window.add(record.offset)
+                    # One lane per key: an order's events in order, the others past one waiting on the PG.
+                    lanes.submit(record.key, partial(self._handle_one, tp, window, record))
+                if len(window) >= self._settings.max_pending:
+                    self._consumer.pause(tp)
 
-    async def _handle_batch(self, tp: TopicPartition, records: list[Any]) -> None:
-        handled = 0
-        try:
-            for record in records:
-                if self._draining:
-                    break
-                await self._handle(record)
-                handled += 1
-                self._done[tp] = record.offset + 1
-        finally:
-            self._busy.pop(tp, None)
-            if not self._draining and tp in self._consumer.assignment():
-                if handled < len(records):  # ended abnormally: fetch the unhandled records again
-                    self._consumer.seek(tp, records[handled].offset)
-                self._consumer.resume(tp)
+    async def _handle_one(self, tp: TopicPartition, window: _Window, record: Any) -> None:
+        if self._draining:
+            return  # left unhandled: the committed offset stops before it, so it is delivered again
+        await self._handle(record)
+        if self._windows.get(tp) is not window:
+            return  # handled under an assignment since revoked: its offset is no longer ours to commit
+        offset = window.handle(record.offset)
+        if offset is not None:
+            self._done[tp] = offset
+        if len(window) < self._settings.max_pending and not self._draining and tp in self._consumer.paused():
+            self._consumer.resume(tp)
 
     async def _handle(self, record: Any) -> None:
         try:
@@ -132,14 +166,17 @@ class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._commit(list(self._done))
 
     async def _drain(self) -> None:
-        """Let each partition finish the event in hand (cancel it after the grace), then commit."""
+        """Let the events in hand finish (cancel them after the grace), start no other, then commit."""
         self._draining = True
-        tasks = list(self._busy.values())
+        tasks = [task for lanes in self._lanes.values() for task in lanes.tasks()]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=self._settings.stop_grace)
             for task in late:
                 task.cancel()  # its transaction rolls back; the event is redelivered
             await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(lanes.cancel() for lanes in self._lanes.values()))
+        self._lanes.clear()
+        self._windows.clear()
         await self._commit(list(self._done))
 
     async def _commit(self, tps: list[TopicPartition]) -> None:
