@@ -6,6 +6,7 @@ revoke/stop; failing handlers retried, undecodable records skipped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -168,12 +169,13 @@ class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _drain(self) -> None:
         """Let the events in hand finish (cancel them after the grace), start no other, then commit."""
         self._draining = True
-        tasks = [task for lanes in self._lanes.values() for task in lanes.tasks()]
-        if tasks:
-            _, late = await asyncio.wait(tasks, timeout=self._settings.stop_grace)
-            for task in late:
-                task.cancel()  # its transaction rolls back; the event is redelivered
-            await asyncio.gather(*tasks, return_exceptions=True)
+        busy = [lanes for lanes in self._lanes.values() if lanes.busy()]
+        if busy:
+            # The queued events return at once (`_handle_one` sees the drain); those in hand finish.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._settings.stop_grace):
+                    await asyncio.gather(*(lanes.wait_idle() for lanes in busy))
+        # What is still running is cancelled: its transaction rolls back, and the event is redelivered.
         await asyncio.gather(*(lanes.cancel() for lanes in self._lanes.values()))
         self._lanes.clear()
         self._windows.clear()

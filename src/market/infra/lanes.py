@@ -5,6 +5,10 @@ handles one event at a time, as before, except that a handler waiting on another
 aside (`stepping_aside`), and the next event of another order in the partition runs meanwhile. So a
 payment waiting on a slow PG holds up its own order's later events only; while it waits it holds no slot,
 so the CPU and database work under way stays bounded by the slots.
+
+A slot is worked by one long-lived task, which takes the keys whose next job is ready in turn and runs
+the jobs in itself. A job that steps aside keeps the task it runs in, and a new task takes over the slot's
+work; the old one ends when its job does. So a task is created per wait on another system, not per job.
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 log = logging.getLogger("market.lanes")
 Job = Callable[[], Awaitable[None]]
 
 
-@dataclass
 class _Slot:
-    slots: asyncio.Semaphore
-    held: bool = False
+    """What a worker task knows of itself: whether it holds a slot now, and whether it still works the
+    lanes (it stops when its job steps aside, and ends with that job)."""
+
+    __slots__ = ("held", "lanes", "working")
+
+    def __init__(self, lanes: KeyedLanes) -> None:
+        self.lanes = lanes
+        self.held = False
+        self.working = True
 
 
 _current: ContextVar[_Slot | None] = ContextVar("market_lane_slot", default=None)
@@ -38,26 +47,31 @@ async def stepping_aside() -> AsyncIterator[None]:
     if slot is None or not slot.held:
         yield
         return
-    slot.held = False
-    slot.slots.release()
+    slot.lanes._step_aside(slot)
     try:
         yield
     except asyncio.CancelledError:
         raise  # the lane is being cancelled: it has no slot to give back
     except BaseException:
-        await slot.slots.acquire()  # the job goes on (e.g. asks the PG after a timeout): its slot back
-        slot.held = True
+        await slot.lanes._come_back(slot)  # the job goes on (e.g. asks the PG after a timeout)
         raise
-    await slot.slots.acquire()
-    slot.held = True
+    await slot.lanes._come_back(slot)
 
 
 class KeyedLanes:
     def __init__(self, limit: int = 1) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        self._slots = asyncio.Semaphore(limit)
+        self._limit = limit
+        self._reset()
+
+    def _reset(self) -> None:
+        self._slots = asyncio.Semaphore(self._limit)
         self._lanes: dict[Hashable, deque[Job]] = {}
+        self._ready: deque[Hashable] = deque()  # keys whose next job nobody has taken yet
+        self._workers = 0  # tasks working the lanes (at most `limit`)
+        self._idle: deque[asyncio.Future[None]] = deque()  # workers waiting for a ready key
+        self._emptied: list[asyncio.Future[None]] = []  # callers of `wait_idle`
         self._tasks: set[asyncio.Task[None]] = set()
 
     def submit(self, key: Hashable, job: Job) -> None:
@@ -66,41 +80,99 @@ class KeyedLanes:
         if lane is not None:
             lane.append(job)
             return
-        lane = self._lanes[key] = deque([job])
-        task = asyncio.create_task(self._run(key, lane))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._lanes[key] = deque((job,))
+        self._ready.append(key)
+        self._wake()
 
-    def tasks(self) -> list[asyncio.Task[None]]:
-        """The lanes running now (one task per key with jobs left)."""
-        return list(self._tasks)
+    def busy(self) -> bool:
+        """Whether any job is queued or running."""
+        return bool(self._lanes)
 
-    async def _run(self, key: Hashable, lane: deque[Job]) -> None:
-        try:
-            while lane:
-                slot = _Slot(self._slots)
-                await self._slots.acquire()
-                slot.held = True
-                token = _current.set(slot)
-                try:
-                    await lane[0]()
-                except Exception:
-                    # A job handles its own failures (the transports retry); one that escapes is a bug,
-                    # and must not strand the jobs queued behind it.
-                    log.exception("lane %r: job failed; going on with the next", key)
-                finally:
-                    _current.reset(token)
-                    if slot.held:
-                        self._slots.release()
-                lane.popleft()
-        finally:
-            if self._lanes.get(key) is lane:
-                del self._lanes[key]
+    async def wait_idle(self) -> None:
+        """Until no job is queued or running."""
+        if self._lanes:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._emptied.append(waiter)
+            await waiter
 
     async def cancel(self) -> None:
-        """Cancel every lane; queued jobs are dropped."""
-        tasks = self.tasks()
+        """Cancel every job and worker; queued jobs are dropped. The lanes can be used again after."""
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._lanes.clear()
+        emptied = self._emptied
+        self._reset()
+        for waiter in emptied:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake(self) -> None:
+        while self._idle:
+            worker = self._idle.popleft()
+            if not worker.done():
+                worker.set_result(None)
+                return
+        if self._workers < self._limit:
+            self._workers += 1
+            task = asyncio.create_task(self._work())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _step_aside(self, slot: _Slot) -> None:
+        """The job in `slot` waits on another system: its slot goes free, and, if it was working the
+        lanes, another task takes up that work (now, if there is work to take; else on the next submit)."""
+        slot.held = False
+        self._slots.release()
+        if slot.working:
+            slot.working = False
+            self._workers -= 1
+            if self._ready:
+                self._wake()
+
+    async def _come_back(self, slot: _Slot) -> None:
+        await self._slots.acquire()
+        slot.held = True
+
+    async def _work(self) -> None:
+        slot = _Slot(self)
+        _current.set(slot)
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        ready, lanes, slots = self._ready, self._lanes, self._slots
+        while slot.working:
+            if not ready:
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._idle.append(waiter)
+                await waiter
+                continue
+            key = ready.popleft()
+            lane = lanes[key]
+            await slots.acquire()
+            slot.held = True
+            try:
+                await lane[0]()
+            except asyncio.CancelledError:
+                if task is not None and task.cancelling():
+                    raise  # the lanes are being cancelled
+                log.exception("lane %r: job cancelled itself; going on with the next", key)
+            except Exception:
+                # A job handles its own failures (the transports retry); one that escapes is a bug,
+                # and must not strand the jobs queued behind it.
+                log.exception("lane %r: job failed; going on with the next", key)
+            finally:
+                if slot.held:
+                    slot.held = False
+                    slots.release()
+            lane.popleft()
+            if lane:
+                ready.append(key)
+                if not slot.working:
+                    self._wake()
+            else:
+                del lanes[key]
+                if not lanes and self._emptied:
+                    for waiter in self._emptied:
+                        if not waiter.done():
+                            waiter.set_result(None)
+                    self._emptied.clear()

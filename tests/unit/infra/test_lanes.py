@@ -27,7 +27,7 @@ async def test_a_key_runs_in_order_and_a_stepping_aside_job_lets_another_key_run
     await asyncio.sleep(0.01)
     assert log == ["a1 start", "b1"]  # b went past a's wait; a2 waits for a1
     gate.set()
-    await asyncio.gather(*lanes.tasks())
+    await lanes.wait_idle()
     assert log == ["a1 start", "b1", "a1 end", "a2"]
 
 
@@ -46,7 +46,7 @@ async def test_without_stepping_aside_the_slot_is_held() -> None:
     await asyncio.sleep(0.01)
     assert log == []
     gate.set()
-    await asyncio.gather(*lanes.tasks())
+    await lanes.wait_idle()
     assert log == ["a", "b"]
 
 
@@ -68,7 +68,7 @@ async def test_a_failure_while_aside_takes_the_slot_back_before_the_job_goes_on(
 
     for key in range(10):
         lanes.submit(key, job)
-    await asyncio.gather(*lanes.tasks())
+    await lanes.wait_idle()
     assert peak[0] == 1
 
 
@@ -99,6 +99,49 @@ async def test_cancelling_lanes_waiting_aside_leaves_the_slots_whole() -> None:
 
     for key in range(6):
         lanes.submit(key, lambda key=key: counted(key))
-    await asyncio.gather(*lanes.tasks())
+    await lanes.wait_idle()
     assert sorted(ran) == list(range(6))
     assert running[1] == 2  # neither more (a slot released twice) nor fewer (a slot lost)
+
+
+async def test_jobs_run_in_one_task_and_a_wait_aside_hands_the_slot_to_another() -> None:
+    lanes, gate = KeyedLanes(limit=1), asyncio.Event()
+    seen: list[tuple[str, asyncio.Task[object] | None]] = []
+
+    async def quick(name: str) -> None:
+        seen.append((name, asyncio.current_task()))
+
+    async def waits(name: str) -> None:
+        seen.append((name, asyncio.current_task()))
+        async with stepping_aside():
+            await gate.wait()
+        seen.append((name + " end", asyncio.current_task()))
+
+    for key in range(5):
+        lanes.submit(key, lambda key=key: quick(f"q{key}"))
+    lanes.submit("slow", lambda: waits("w"))
+    lanes.submit("after", lambda: quick("a"))
+    await asyncio.sleep(0.01)
+    tasks = {name: task for name, task in seen}
+    assert len({tasks[f"q{k}"] for k in range(5)} | {tasks["w"]}) == 1  # no task per job
+    assert tasks["a"] is not tasks["w"]  # the slot's work went on in another task while w waited
+    gate.set()
+    await lanes.wait_idle()
+    assert dict(seen)["w end"] is tasks["w"]  # the job itself kept its task
+    assert not lanes.busy()
+
+
+async def test_a_job_that_cancels_itself_does_not_stop_its_lanes() -> None:
+    lanes, ran = KeyedLanes(limit=1), []
+
+    async def cancels_itself() -> None:
+        raise asyncio.CancelledError  # e.g. an inner wait that was cancelled and not caught
+
+    async def mark() -> None:
+        ran.append("next")
+
+    lanes.submit("a", cancels_itself)
+    lanes.submit("a", mark)
+    lanes.submit("b", mark)
+    await asyncio.wait_for(lanes.wait_idle(), 1)
+    assert ran == ["next", "next"]
