@@ -141,8 +141,11 @@ class OutboxRelay:
                 self._start(rows)
                 if len(rows) == limit:
                     continue  # a full batch: there may be more behind it
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for drops a cancel that comes in the same
+            # turn as the wake-up, and the relay would go on polling after its task was cancelled.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_poll)
+                async with asyncio.timeout(self._idle_poll):
+                    await self._wake.wait()
 
     def _start(self, rows: list[tuple[int, Envelope]]) -> None:
         seqs = [seq for seq, _ in rows]

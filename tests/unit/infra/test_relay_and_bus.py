@@ -152,3 +152,17 @@ async def test_removing_published_rows_takes_exactly_those_rows_however_many(tmp
     left = await store.pending(700, frozenset())
     assert [seq for seq, _ in left] == [seq for seq, _ in pending if not seq % 3]
     assert len(published) > 2 * 200
+
+
+async def test_a_relay_cancelled_as_a_write_wakes_it_ends(tmp_path: Path) -> None:
+    # Cancelled in the same turn as the wake-up: asyncio.wait_for of Python 3.11 would return the
+    # wake-up and drop the cancel, and the relay, never stopped, would poll on forever — the process
+    # could not exit (seen when a run ended on an exception, without the platform's stop).
+    db, wake, bus = await make_db(tmp_path, "order"), asyncio.Event(), InProcessBus(partitions=1)
+    relay = OutboxRelay("order", SqlOutboxStore(db), bus, wake, idle_poll=5)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.05)  # waiting for a wake-up
+    wake.set()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=1)
+    assert task in done and task.cancelled()

@@ -25,7 +25,8 @@ class AsyncioStatusWatch:
         self._waiters.setdefault(order_id, set()).add(waiter)
         try:
             with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(waiter, max(timeout, 0.0))
+                async with asyncio.timeout(max(timeout, 0.0)):  # not wait_for: it can drop a cancel (3.11)
+                    return await waiter
             return None
         finally:
             waiters = self._waiters.get(order_id)
