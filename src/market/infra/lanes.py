@@ -103,9 +103,7 @@ class KeyedLanes:
         await asyncio.gather(*tasks, return_exceptions=True)
         emptied = self._emptied
         self._reset()
-        for waiter in emptied:
-            if not waiter.done():
-                waiter.set_result(None)
+        _release(emptied)
 
     def _wake(self) -> None:
         while self._idle:
@@ -172,7 +170,11 @@ class KeyedLanes:
             else:
                 del lanes[key]
                 if not lanes and self._emptied:
-                    for waiter in self._emptied:
-                        if not waiter.done():
-                            waiter.set_result(None)
-                    self._emptied.clear()
+                    emptied, self._emptied = self._emptied, []
+                    _release(emptied)
+
+
+def _release(waiters: list[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
