@@ -118,8 +118,10 @@ class GroupConsumer(ConsumerRebalanceListener):  # type: ignore[misc]
             if self._draining:
                 continue  # fetched under an assignment being revoked: refetched from the committed offset
             for tp, records in batches.items():
-                window = self._windows.setdefault(tp, _Window())
-                lanes = self._lanes.setdefault(tp, KeyedLanes())
+                window, lanes = self._windows.get(tp), self._lanes.get(tp)
+                if window is None or lanes is None:  # a partition's first fetch since it was assigned
+                    window = self._windows[tp] = _Window()
+                    lanes = self._lanes[tp] = KeyedLanes()
                 for record in records:
                     window.add(record.offset)
                     # One lane per key: an order's events in order, the others past one waiting on the PG.
