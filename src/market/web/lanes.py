@@ -2,18 +2,21 @@
 
 FastAPI resolves dependencies, checks headers and body in Python and serialises through a response model
 on every request: FastAPI, Starlette and pydantic took 16.8 % of the embedded server's main thread under
-`market bench`, 4.0 % with the lanes (docs/performance.md). A lane serves a route that the framework also
-declares (OpenAPI, every error response and its precedence stay the framework's): its handler answers only
-the requests it can answer exactly as the route would, and returns None for any other, which then goes to
-the framework untouched (its body replayed) — so a malformed, unauthenticated or unusual request gets the
-framework's answer, byte for byte. Errors raised by the use case behind a lane (DomainError, Unavailable,
-…) become the same problem+json as on the framework's path (`problems.response_for`); anything else
-propagates to the server-error handler as it would from a route.
+`market bench`, 4.0 % with the lanes (docs/performance.md). Since the ninth round the lanes sit in front
+of the framework's middleware stack too (`market.web.app.MarketAPI`), which cost a laned request about as
+much CPU as the lane's own work. A lane serves a route that the framework also declares (OpenAPI, every
+error response and its precedence stay the framework's): its handler answers only the requests it can
+answer exactly as the route would, and returns None for any other, which then goes to the framework
+untouched (its body replayed) — so a malformed, unauthenticated or unusual request gets the framework's
+answer, byte for byte. Errors raised by the use case behind a lane (DomainError, Unavailable, …) become
+the same problem+json as on the framework's path (`problems.response_for`); anything else becomes the
+framework's 500, logged the same way (`problems.crashed`).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from market.web import problems
+from market.web import metrics, problems
 
 Handler = Callable[[Request], Awaitable[Response | None]]
 _PARAM = re.compile(r"\{(\w+)\}")
@@ -62,34 +65,43 @@ class FastLanes:
         return None
 
 
-class FastLaneMiddleware:
-    """Sits inside the metrics middleware: a laned request is counted under its route like any other."""
+async def serve(
+    hit: tuple[Handler, LaneRoute, dict[str, str]],
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    framework: ASGIApp,
+) -> None:
+    """Answer a request that `FastLanes.match` matched, in place of the whole framework stack.
 
-    def __init__(self, app: ASGIApp, lanes: FastLanes) -> None:
-        self.app, self.lanes = app, lanes
+    The lane's answer is counted in the request metrics under its route, as the framework's would be. A
+    declined request goes to `framework` with its body replayed, and is counted there. An error the use
+    case raises becomes its problem+json. Any other is handled as the framework's error middleware does:
+    logged, answered with the 500 of `problems.crashed`, and raised again for the server to log.
+    """
+    start = time.perf_counter()
+    handler, route, params = hit
+    messages = await _read_body(receive)
+    lane_scope = {**scope, "path_params": params, "route": route}
+    request = Request(lane_scope, _replaying(messages, receive))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        hit = self.lanes.match(scope["method"], scope["path"]) if scope["type"] == "http" else None
-        if hit is None:
-            await self.app(scope, receive, send)
-            return
-        handler, route, params = hit
-        messages = await _read_body(receive)
-        replay = _replaying(messages, receive)
-        lane_scope = {**scope, "path_params": params, "route": route}
-        request = Request(lane_scope, replay)
+    async def answer(response: Response) -> None:
         try:
-            response = await handler(request)
-        except Exception as exc:
-            response = problems.response_for(exc)
-            if response is None:
-                scope["route"] = route
-                raise
-        if response is None:  # declined: the framework answers, as if the lane were not there
-            await self.app(scope, _replaying(messages, receive), send)
-            return
-        scope["route"] = route
-        await response(lane_scope, replay, send)
+            await response(lane_scope, request.receive, send)
+        finally:
+            metrics.observe(scope["method"], route.path, response.status_code, time.perf_counter() - start)
+
+    try:
+        response = await handler(request)
+    except Exception as exc:
+        response = problems.response_for(exc)
+        if response is None:
+            await answer(problems.crashed(scope["method"], scope["path"]))
+            raise
+    if response is None:  # declined: the framework answers, as if the lane were not there
+        await framework(scope, _replaying(messages, receive), send)
+        return
+    await answer(response)
 
 
 async def _read_body(receive: Receive) -> list[Message]:

@@ -128,5 +128,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+        return crashed(request.method, request.url.path)
+
+
+def crashed(method: str, path: str) -> Response:
+    """The 500 of an unexpected error, logged with its traceback: call it in the `except` that caught it."""
+    log.exception("unhandled error on %s %s", method, path)
+    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")

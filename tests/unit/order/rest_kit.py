@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from market.order.adapters.rest import router
 from market.order.adapters.rest_lanes import register
 from market.web import problems
+from market.web.app import MarketAPI
 from market.web.auth import ALGORITHM, Auth, TokenSettings
-from market.web.lanes import FastLaneMiddleware, FastLanes
+from market.web.lanes import FastLanes
 from tests.unit.order.fakes import World
 
 SETTINGS = TokenSettings(secret="a-test-secret-that-is-long-enough-for-hs256")
@@ -40,13 +41,12 @@ ALICE = token("mem_1")
 
 def app_of(world: World, laned: bool = False) -> FastAPI:
     """The order routes; `laned`: with their fast lanes in front, as the composition roots serve them."""
-    app = FastAPI()
+    lanes = FastLanes()
+    if laned:
+        register(world.service, Auth(SETTINGS), lanes)
+    app = MarketAPI(lanes=lanes)
     problems.install(app)
     app.include_router(router(world.service, Auth(SETTINGS)), prefix="/api/v1")
-    if laned:
-        lanes = FastLanes()
-        register(world.service, Auth(SETTINGS), lanes)
-        app.add_middleware(FastLaneMiddleware, lanes=lanes)
     return app
 
 
