@@ -63,7 +63,7 @@ class MarketAPI(FastAPI):
     """FastAPI with the fast lanes (market.web.lanes) in front of its whole middleware stack.
 
     A request a lane matches skips FastAPI's and Starlette's per-request layers (telemetry, body limit,
-    error middleware, ours), which cost a laned request about as much CPU as the lane's own work
+    error middleware, ours), which cost a laned `GET /orders/{id}` about 30 µs of its ~230 µs of CPU
     (docs/performance.md, ninth round); the lane counts it in the request metrics and sends the 500 of an
     unexpected error itself. Any other request, and one a lane declines, takes the framework's path.
     """

@@ -2,15 +2,15 @@
 
 FastAPI resolves dependencies, checks headers and body in Python and serialises through a response model
 on every request: FastAPI, Starlette and pydantic took 16.8 % of the embedded server's main thread under
-`market bench`, 4.0 % with the lanes (docs/performance.md). Since the ninth round the lanes sit in front
-of the framework's middleware stack too (`market.web.app.MarketAPI`), which cost a laned request about as
-much CPU as the lane's own work. A lane serves a route that the framework also declares (OpenAPI, every
-error response and its precedence stay the framework's): its handler answers only the requests it can
-answer exactly as the route would, and returns None for any other, which then goes to the framework
-untouched (its body replayed) — so a malformed, unauthenticated or unusual request gets the framework's
-answer, byte for byte. Errors raised by the use case behind a lane (DomainError, Unavailable, …) become
-the same problem+json as on the framework's path (`problems.response_for`); anything else becomes the
-framework's 500, logged the same way (`problems.crashed`).
+`market bench`, 4.0 % with the lanes (docs/performance.md). Since the ninth round the lanes sit in front of
+the framework's middleware stack too (`market.web.app.MarketAPI`), which cost a laned request about 30 µs
+of CPU. A lane serves a route that the framework also declares (OpenAPI, every error response and its
+precedence stay the framework's): its handler answers only the requests it can answer exactly as the route
+would, and returns None for any other, which then goes to the framework untouched (its body replayed) — so
+a malformed, unauthenticated or unusual request gets the framework's answer, byte for byte. Errors raised
+by the use case behind a lane (DomainError, Unavailable, …) become the same problem+json as on the
+framework's path (`problems.response_for`); anything else becomes the framework's 500, logged the same way
+(`problems.crashed`).
 """
 
 from __future__ import annotations
