@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -31,31 +30,24 @@ Handler = Callable[[Request], Awaitable[Response | None]]
 _PARAM = re.compile(r"\{(\w+)\}")
 
 
-@dataclass(frozen=True)
-class LaneRoute:
-    """What the metrics middleware reads from `scope["route"]`: the route's template."""
-
-    path: str
-
-
 class FastLanes:
     """Lanes by method and path template, e.g. ("GET", "/api/v1/orders/{order_id}"); filled at start-up."""
 
     def __init__(self) -> None:
-        self._exact: dict[tuple[str, str], tuple[Handler, LaneRoute]] = {}
-        self._patterns: list[tuple[str, re.Pattern[str], Handler, LaneRoute]] = []
+        self._exact: dict[tuple[str, str], tuple[Handler, str]] = {}
+        self._patterns: list[tuple[str, re.Pattern[str], Handler, str]] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
-        route = LaneRoute(path)
         if "{" not in path:
-            self._exact[(method, path)] = (handler, route)
+            self._exact[(method, path)] = (handler, path)
             return
         parts = _PARAM.split(path)  # literal, name, literal, name, …
         regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(parts))
         pattern = re.compile(regex + "$")
-        self._patterns.append((method, pattern, handler, route))
+        self._patterns.append((method, pattern, handler, path))
 
-    def match(self, method: str, path: str) -> tuple[Handler, LaneRoute, dict[str, str]] | None:
+    def match(self, method: str, path: str) -> tuple[Handler, str, dict[str, str]] | None:
+        """The lane of a request, its route's template (its metrics label) and its path parameters."""
         hit = self._exact.get((method, path))
         if hit is not None:
             return hit[0], hit[1], {}
@@ -66,7 +58,7 @@ class FastLanes:
 
 
 async def serve(
-    hit: tuple[Handler, LaneRoute, dict[str, str]],
+    hit: tuple[Handler, str, dict[str, str]],
     scope: Scope,
     receive: Receive,
     send: Send,
@@ -82,14 +74,14 @@ async def serve(
     start = time.perf_counter()
     handler, route, params = hit
     messages = await _read_body(receive)
-    lane_scope = {**scope, "path_params": params, "route": route}
+    lane_scope = {**scope, "path_params": params}
     request = Request(lane_scope, _replaying(messages, receive))
 
     async def answer(response: Response) -> None:
         try:
             await response(lane_scope, request.receive, send)
         finally:
-            metrics.observe(scope["method"], route.path, response.status_code, time.perf_counter() - start)
+            metrics.observe(scope["method"], route, response.status_code, time.perf_counter() - start)
 
     try:
         response = await handler(request)
