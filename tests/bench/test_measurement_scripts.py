@@ -26,6 +26,31 @@ def test_bus_overhead_prints_a_cost_per_delivery_for_each_run() -> None:
     assert all(r > 0 for r in runs) and float(found[3]) == min(runs)
 
 
+def test_core_overhead_prints_a_cost_per_order_for_each_run_and_counts_statements() -> None:
+    out = run(
+        "core-overhead", "--orders", "30", "--concurrency", "4", "--runs", "2", "--statements", timeout=120
+    )
+    lines = out.splitlines()
+    costs = []
+    for i, line in enumerate(lines[:2], start=1):
+        found = re.fullmatch(rf"run {i}: ([\d.]+) ms of CPU per order, garbage collection ([\d.]+) ms", line)
+        assert found, line
+        costs.append(found[1])
+    assert lines[2] == f"lowest: {min(costs, key=float)} ms of CPU per order", lines
+    statements = re.fullmatch(r"statements per order: ([\d.]+)", lines[3])
+    assert statements and float(statements[1]) > 10, lines[3]
+    assert any("INSERT INTO orders" in line for line in lines[4:]), out
+    commits = re.fullmatch(r"group COMMITs per order: ([\d.]+) \((.+)\)", lines[-1])
+    assert commits and float(commits[1]) > 0, lines[-1]
+    assert [part.split()[0] for part in commits[2].split(", ")] == [
+        "member",
+        "order",
+        "payment",
+        "pg_sandbox",
+        "product",
+    ], lines[-1]
+
+
 def test_http_overhead_prints_a_cost_per_request_of_each_path_for_each_run() -> None:
     lines = run(
         "http-overhead", "--requests", "64", "--clients", "4", "--runs", "2", timeout=120

@@ -14,11 +14,11 @@ work; the old one ends when its job does. So a task is created per wait on anoth
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
+from types import TracebackType
 
 log = logging.getLogger("market.lanes")
 Job = Callable[[], Awaitable[None]]
@@ -39,23 +39,34 @@ class _Slot:
 _current: ContextVar[_Slot | None] = ContextVar("market_lane_slot", default=None)
 
 
-@contextlib.asynccontextmanager
-async def stepping_aside() -> AsyncIterator[None]:
+def stepping_aside() -> _SteppingAside:
     """Around a wait on another system: the job's slot goes to the next job meanwhile, and is taken back
     after. Outside a lane (an HTTP request, the reconciler) it does nothing."""
-    slot = _current.get()
-    if slot is None or not slot.held:
-        yield
-        return
-    slot.lanes._step_aside(slot)
-    try:
-        yield
-    except asyncio.CancelledError:
-        raise  # the lane is being cancelled: it has no slot to give back
-    except BaseException:
-        await slot.lanes._come_back(slot)  # the job goes on (e.g. asks the PG after a timeout)
-        raise
-    await slot.lanes._come_back(slot)
+    return _SteppingAside()
+
+
+class _SteppingAside:
+    """A plain class rather than an `asynccontextmanager`, whose generator cost a few microseconds more
+    around every call to the PG and the member service."""
+
+    __slots__ = ("_slot",)
+
+    async def __aenter__(self) -> None:
+        slot = _current.get()
+        if slot is None or not slot.held:
+            self._slot = None
+            return
+        self._slot = slot
+        slot.lanes._step_aside(slot)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        slot = self._slot
+        if slot is None or (kind is not None and issubclass(kind, asyncio.CancelledError)):
+            return  # outside a lane; or the lane is being cancelled: it has no slot to give back
+        # The job goes on, after an error too (e.g. it asks the PG after a timeout).
+        await slot.lanes._come_back(slot)
 
 
 class KeyedLanes:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
+from types import TracebackType
 from typing import Any
 
 import asyncmy
@@ -227,27 +228,8 @@ class MysqlDatabase:
         )
         self._pool = ConnectionPool(connect, pool_size, max_overflow, pool_timeout, pool_recycle)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[MysqlTx]:
-        tx = MysqlTx(self._pool, await self._pool.acquire(), self._retry)
-        try:
-            yield tx
-            if tx.pending:
-                await tx.end("COMMIT")
-        except BaseException as exc:
-            # A cancellation may have struck anywhere: close rather than guess the protocol's state.
-            clean = isinstance(exc, Exception) and not tx.broken
-            try:
-                if clean and tx.used:
-                    with suppress(Exception):
-                        await tx.end("ROLLBACK")
-            finally:
-                await self._pool.release(tx.pooled, clean and not tx.broken)
-            if connection_lost(exc):
-                self._pool.invalidate()
-                raise Unavailable("database") from exc
-            raise
-        await self._pool.release(tx.pooled, True)
+    def transaction(self) -> _Transaction:
+        return _Transaction(self._pool, self._retry)
 
     async def ping(self) -> None:
         async with self.transaction() as tx:
@@ -255,3 +237,48 @@ class MysqlDatabase:
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+class _Transaction:
+    """`MysqlDatabase.transaction()`: a plain class rather than an `asynccontextmanager`, whose generator
+    cost a few microseconds more on every transaction (docs/performance.md)."""
+
+    __slots__ = ("_pool", "_retry", "_tx")
+
+    def __init__(self, pool: ConnectionPool, retry: bool) -> None:
+        self._pool = pool
+        self._retry = retry
+
+    async def __aenter__(self) -> MysqlTx:
+        self._tx = MysqlTx(self._pool, await self._pool.acquire(), self._retry)
+        return self._tx
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        tx = self._tx
+        if exc is None:
+            try:
+                if tx.pending:
+                    await tx.end("COMMIT")
+            except BaseException as failed:
+                await self._abandon(tx, failed)
+                raise
+            await self._pool.release(tx.pooled, True)
+            return
+        await self._abandon(tx, exc)
+
+    async def _abandon(self, tx: MysqlTx, exc: BaseException) -> None:
+        """Roll back after `exc` (the block's or the COMMIT's) and give the connection back; raises
+        Unavailable from `exc` when the connection was lost, else returns for `exc` to go on."""
+        # A cancellation may have struck anywhere: close rather than guess the protocol's state.
+        clean = isinstance(exc, Exception) and not tx.broken
+        try:
+            if clean and tx.used:
+                with suppress(Exception):
+                    await tx.end("ROLLBACK")
+        finally:
+            await self._pool.release(tx.pooled, clean and not tx.broken)
+        if connection_lost(exc):
+            self._pool.invalidate()
+            raise Unavailable("database") from exc

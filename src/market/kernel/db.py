@@ -8,9 +8,11 @@ transactions.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol, TypeVar
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Any, Generic, Protocol, TypeVar
 
 Row = dict[str, Any]
 Params = Mapping[str, Any]
@@ -49,17 +51,38 @@ class Database(Protocol):
     async def close(self) -> None: ...
 
 
+class _Block(Generic[UoW]):
+    """One unit of work: `db`'s transaction with the repositories `make` builds on it.
+
+    A plain class rather than an `asynccontextmanager`: one is entered for every transaction, and a
+    generator-based one, wrapping the database's, cost ~5 µs more per block (docs/performance.md)."""
+
+    __slots__ = ("_db", "_make", "_tx")
+
+    def __init__(self, db: Database, make: Callable[[Tx], UoW]) -> None:
+        self._db = db
+        self._make = make
+
+    async def __aenter__(self) -> UoW:
+        self._tx = self._db.transaction()
+        tx = await self._tx.__aenter__()
+        try:
+            return self._make(tx)
+        except BaseException as exc:
+            await self._tx.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        return await self._tx.__aexit__(kind, exc, tb)
+
+
 def transaction_uow(
     db: Database, make: Callable[[Tx], UoW]
 ) -> Callable[[], AbstractAsyncContextManager[UoW]]:
     """A unit-of-work factory over `db`: each block is one transaction, its repositories made by `make`."""
-
-    @asynccontextmanager
-    async def uow() -> AsyncIterator[UoW]:
-        async with db.transaction() as tx:
-            yield make(tx)
-
-    return uow
+    return functools.partial(_Block, db, make)
 
 
 def insert_ignore(dialect: str) -> str:
