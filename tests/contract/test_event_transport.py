@@ -2,14 +2,16 @@
 
 The Kafka half runs when MARKET_TEST_KAFKA_BOOTSTRAP points at a reachable broker. Its topics are shared
 (order.events, payment.events) and new groups read them from the start, so every test uses its own groups
-and counts only the events whose order id carries its own prefix.
+and its handlers see only the events it published itself. The order ids' prefix alone is not enough: in CI
+the distributed services run on the same topics, and the payment service answers a test's OrderCreated
+(whose payload is not an order's) with a PaymentFailed, VALIDATION_ERROR, for the same order id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,16 +32,28 @@ NOW = ManualClock().now()
 PARTITIONS = 4  # per topic on Kafka (tests/integration/conftest.py), and on the in-process bus here
 
 
+class _Recording:
+    """A publisher that notes the id of every event it publishes before handing them on."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+        self.published: set[str] = set()
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        self.published.update(e.event_id for e in envelopes)
+        await self._publisher.publish(envelopes)
+
+
 @dataclass
 class Transport:
-    publisher: Publisher
+    publisher: _Recording
     subscriber: Subscriber
     start: Callable[[], Awaitable[None]]
     prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:10]}")
 
     def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         async def ours_only(env: Envelope) -> None:
-            if env.order_id.startswith(self.prefix):
+            if env.event_id in self.publisher.published:
                 await handler(env)
 
         self.subscriber.subscribe(topic, f"{self.prefix}-{group}", ours_only)
@@ -52,14 +66,14 @@ class Transport:
 async def transport(request: pytest.FixtureRequest) -> AsyncIterator[Transport]:
     if request.param == "in-process":
         bus = InProcessBus(partitions=PARTITIONS, retry_backoff=0.01)
-        yield Transport(bus, bus, bus.start)
+        yield Transport(_Recording(bus), bus, bus.start)
         await bus.stop()
         return
     bootstrap = await kafka_bootstrap()
     publisher = KafkaPublisher(bootstrap)
     await publisher.start()
     subscriber = KafkaSubscriber(bootstrap, settings=ConsumerSettings(retry_backoff=0.01, stop_grace=1))
-    yield Transport(publisher, subscriber, subscriber.start)
+    yield Transport(_Recording(publisher), subscriber, subscriber.start)
     await subscriber.stop()
     await publisher.stop()
 
