@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -8,8 +9,12 @@ import pytest
 
 from tests.e2e.client import Api
 from tests.e2e.deployment import Deployment, EmbeddedServer, from_environment
+from tests.openapi_conformance import conforming
 
 pytestmark = pytest.mark.e2e
+
+# The API reference users read; every answer the suite gets, in either mode, must be one it lists.
+API_REFERENCE = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +30,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 @pytest.fixture
 async def http(deployment: Deployment) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=100)
-    async with httpx.AsyncClient(base_url=deployment.base_url, timeout=30, limits=limits) as client:
+    hooks = {"response": [conforming(API_REFERENCE)]}
+    async with httpx.AsyncClient(
+        base_url=deployment.base_url, timeout=30, limits=limits, event_hooks=hooks
+    ) as client:
         yield client
 
 

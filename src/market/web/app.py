@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from market.web import problems
@@ -133,7 +133,7 @@ def build_app(
     # The ceiling goes the way the orders' hot requests go, through a lane; the route answers a non-JSON body.
     app.lanes.add("POST", "/api/v1/echo", echoed)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -106,6 +106,9 @@ def response_for(exc: Exception) -> Response | None:
         errors = _describe(list(exc.errors()))
         detail = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
         return problem(422, "VALIDATION_ERROR", detail or "the request is malformed", errors=errors)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8): SPEC §5 makes a malformed body a 422.
+        return problem(422, "VALIDATION_ERROR", "the body is not JSON in UTF-8")
     if isinstance(exc, StarletteHTTPException):
         code = CODE_OF_STATUS.get(
             exc.status_code, "VALIDATION_ERROR" if exc.status_code < 500 else "INTERNAL_ERROR"
@@ -117,6 +120,18 @@ def response_for(exc: Exception) -> Response | None:
 
 
 def install(app: FastAPI) -> None:
+    """Answer every error as problem+json, and say so in the app's OpenAPI document (market.web.api_errors)."""
+    from market.web import api_errors  # it reads this module's statuses
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = api_errors.document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     async def on_expected(_: Request, exc: Exception) -> Response:
         response = response_for(exc)
         if response is None:  # cannot happen for the classes below; a crash rather than a silent 200

@@ -13,6 +13,7 @@ from market.member.adapters.rest import router
 from market.member.use_cases import MemberService
 from market.web import problems
 from market.web.auth import Auth
+from tests.openapi_conformance import conforming
 
 
 @pytest.fixture
@@ -20,7 +21,10 @@ async def api(members: MemberService, auth: Auth) -> AsyncIterator[httpx.AsyncCl
     app = FastAPI()
     problems.install(app)
     app.include_router(router(members, auth), prefix="/api/v1")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test/api/v1") as client:
+    hooks = {"response": [conforming(app.openapi())]}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://test/api/v1", event_hooks=hooks
+    ) as client:
         yield client
 
 

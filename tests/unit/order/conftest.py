@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from tests.openapi_conformance import conforming
 from tests.unit.order.fakes import World
 from tests.unit.order.rest_kit import app_of
 
@@ -23,7 +24,11 @@ def world() -> World:
 async def http(world: World, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the order router mounted at /api/v1 on a tiny app, over the world's service.
 
-    Every test runs twice: on the routes alone, and with the fast lanes in front (market.web.lanes)."""
-    transport = httpx.ASGITransport(app=app_of(world, laned=request.param == "laned"))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    Every test runs twice: on the routes alone, and with the fast lanes in front (market.web.lanes).
+    Every answer must be one the app's OpenAPI document lists (tests/openapi_conformance.py)."""
+    app = app_of(world, laned=request.param == "laned")
+    hooks = {"response": [conforming(app.openapi())]}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", event_hooks=hooks
+    ) as client:
         yield client

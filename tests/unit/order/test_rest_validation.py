@@ -27,6 +27,8 @@ MALFORMED: list[Any] = [
     b"[]",
     b'"text"',
     b'{"items": [}',
+    b"\xff\x01",  # not UTF-8: FastAPI's own answer was a 400
+    '{"items": [], "payments": []}'.encode("utf-16"),
     {"items": [LINE]},
     {"items": [{"product_id": "prd_a", "quantity": "2"}], "payments": [PG]},
     {"items": [{"product_id": "prd_a", "quantity": 1.0}], "payments": [PG]},

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from market.payment.adapters.rest import router
 from market.web import problems
 from market.web.auth import ALGORITHM, Auth, TokenSettings
+from tests.openapi_conformance import conforming
 from tests.unit.payment.conftest import START, World, pg
 
 SETTINGS = TokenSettings(secret="payment-rest-test-secret-of-32-bytes!!")
@@ -39,7 +40,9 @@ async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
     problems.install(app)
     app.include_router(router(world.service, Auth(SETTINGS)), prefix="/api/v1")
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://payment.test"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://payment.test",
+        event_hooks={"response": [conforming(app.openapi())]},
     ) as client:
         yield client
 

@@ -15,6 +15,7 @@ from market.product.adapters.rest import router
 from market.product.use_cases import ProductService
 from market.web import problems
 from market.web.auth import ALGORITHM, Auth, TokenSettings
+from tests.openapi_conformance import conforming
 
 SETTINGS = TokenSettings(secret="unit-test-secret-of-at-least-32-bytes!")
 
@@ -42,7 +43,10 @@ async def api(products: ProductService) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     problems.install(app)
     app.include_router(router(products, Auth(SETTINGS)), prefix="/api/v1")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test/api/v1") as client:
+    hooks = {"response": [conforming(app.openapi())]}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://test/api/v1", event_hooks=hooks
+    ) as client:
         yield client
 
 
