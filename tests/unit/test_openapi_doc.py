@@ -9,9 +9,10 @@ from typing import Any
 from market.bootstrap.embedded import create_app
 from market.payment.domain.rules import RULES
 from market.settings import Settings
-from market.web.api_errors import EDGE, ROUTE_ERRORS, status_of_code
+from market.web.api_errors import BODY_EDGE, EDGE, ROUTE_ERRORS
+from market.web.problems import status_of
 
-EDGE_CODES = {code for _, code, _ in EDGE} | {"PAYLOAD_TOO_LARGE"}
+EDGE_CODES = {code for _, code, _ in (*EDGE, BODY_EDGE)}
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
@@ -71,7 +72,7 @@ def test_every_error_answer_is_a_problem_with_the_codes_it_can_carry() -> None:
             assert schema["allOf"][0] == {"$ref": "#/components/schemas/Problem"}
             codes = schema["allOf"][1]["properties"]["code"]["enum"]
             assert codes and all(f"`{code}`" in answer["description"] for code in codes), (method, path)
-            assert all(status_of_code(code) == int(status) for code in codes if code not in EDGE_CODES)
+            assert all(status_of(code) == int(status) for code in codes if code not in EDGE_CODES)
 
 
 def test_placing_an_order_documents_every_rule_of_spec_4_with_its_status() -> None:

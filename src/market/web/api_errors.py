@@ -120,15 +120,11 @@ _PROBLEM_REF = "#/components/schemas/Problem"
 _FRAMEWORK_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
-def status_of_code(code: str) -> int:
-    return 503 if code == "NOT_READY" else status_of(code)
-
-
 def errors_of(method: str, path: str, has_body: bool) -> dict[int, list[tuple[str, str]]]:
     """Status → [(code, when)] that an operation can answer; the route's own codes first."""
     by_status: dict[int, list[tuple[str, str]]] = {}
     for code in ROUTE_ERRORS.get((method, path), ("VALIDATION_ERROR",)):
-        by_status.setdefault(status_of_code(code), []).append((code, ""))
+        by_status.setdefault(status_of(code), []).append((code, ""))
     if path.startswith("/api/"):
         for status, code, when in (*EDGE, *([BODY_EDGE] if has_body else [])):
             by_status.setdefault(status, []).append((code, when))

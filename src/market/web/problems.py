@@ -29,6 +29,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "NOT_FOUND": 404,
     "RATE_LIMITED": 429,
     "UPSTREAM_UNAVAILABLE": 503,
+    "NOT_READY": 503,
     "INTERNAL_ERROR": 500,
 }
 TITLES = {
