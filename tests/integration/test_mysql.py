@@ -150,6 +150,54 @@ async def test_pooled_connections_killed_by_the_server_cost_no_failed_transactio
             assert await tx.fetchall("SELECT id FROM t ORDER BY id") == [{"id": n} for n in range(4)]
 
 
+async def test_transactions_waiting_for_a_row_lock_leave_the_server_to_the_others() -> None:
+    # Our MariaDB runs a pool of as many threads as CPUs (deploy/mariadb/my.cnf.template), not a thread per
+    # connection: a statement waiting for a row lock must give its thread to other connections, or a hot
+    # row (a product's stock, a member's points) would stall every service until the lock is released.
+    async with mysql_database(pool_size=12, max_overflow=0) as db:
+        async with db.transaction() as tx:
+            await tx.execute("CREATE TABLE counters (id INT PRIMARY KEY, v INT NOT NULL)")
+            await tx.execute("INSERT INTO counters VALUES (1, 0), (2, 0)")
+            threads = await tx.fetchone("SELECT @@thread_handling AS handling, @@thread_pool_size AS size")
+        assert threads is not None
+        waiters = 4 * int(threads["size"]) if threads["handling"] == "pool-of-threads" else 8
+        locked, others_done = asyncio.Event(), asyncio.Event()
+
+        async def hold_row_1() -> None:
+            async with db.transaction() as tx:
+                await tx.fetchone("SELECT v FROM counters WHERE id = 1 FOR UPDATE")
+                locked.set()
+                # The lock is held until the other row's transaction is done: it must not need this one.
+                await asyncio.wait_for(others_done.wait(), 20)
+
+        async def wait_for_row_1() -> None:
+            async with db.transaction() as tx:
+                assert await tx.execute("UPDATE counters SET v = v + 1 WHERE id = 1") == 1
+
+        holder = asyncio.create_task(hold_row_1())
+        await locked.wait()
+        waiting = [asyncio.create_task(wait_for_row_1()) for _ in range(waiters)]
+        blocked = None
+        for _ in range(100):  # until every waiter's UPDATE is in the server, blocked on the lock
+            async with db.transaction() as tx:
+                blocked = await tx.fetchone(
+                    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST "
+                    "WHERE COMMAND = 'Query' AND INFO LIKE 'UPDATE counters SET v = v + 1 WHERE id = 1%'"
+                )
+            if blocked is not None and blocked["n"] == waiters:
+                break
+            await asyncio.sleep(0.05)
+        assert blocked == {"n": waiters}
+        async with db.transaction() as tx:
+            assert await tx.execute("UPDATE counters SET v = v + 1 WHERE id = 2") == 1
+        others_done.set()
+        await holder
+        await asyncio.gather(*waiting)
+        async with db.transaction() as tx:
+            rows = await tx.fetchall("SELECT id, v FROM counters ORDER BY id")
+        assert rows == [{"id": 1, "v": waiters}, {"id": 2, "v": 1}]
+
+
 async def test_writes_travel_with_the_next_statement_or_the_commit(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[str] = []
     send = MysqlTx._send
