@@ -169,7 +169,8 @@ async def test_transactions_waiting_for_a_row_lock_leave_the_server_to_the_other
                 await tx.fetchone("SELECT v FROM counters WHERE id = 1 FOR UPDATE")
                 locked.set()
                 # The lock is held until the other row's transaction is done: it must not need this one.
-                await asyncio.wait_for(others_done.wait(), 20)
+                async with asyncio.timeout(20):
+                    await others_done.wait()
 
         async def wait_for_row_1() -> None:
             async with db.transaction() as tx:
