@@ -5,27 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from starlette.testclient import TestClient
 
 from market.bootstrap.embedded import create_app
 from market.cli import main
 from market.settings import Settings
+from tests.asgi_app import started
 
 
-def test_health_readiness_and_metrics(tmp_path: Path) -> None:
+async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/healthz").json() == {"status": "ok"}
-        ready = client.get("/readyz")
+    async with started(create_app(settings)) as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
-        assert client.get("/api/v1/products").status_code == 200
-        missing = client.get("/api/v1/orders/ord_nope")
+        assert (await client.get("/api/v1/products")).status_code == 200
+        missing = await client.get("/api/v1/orders/ord_nope")
         assert missing.status_code == 401 and missing.headers["content-type"] == "application/problem+json"
         login = {"email": "ops@market.test", "password": "ops-password-1"}
-        token = client.post("/api/v1/auth/token", json=login).json()["access_token"]
-        laned = client.get("/api/v1/orders/ord_nope", headers={"Authorization": f"Bearer {token}"})
+        token = (await client.post("/api/v1/auth/token", json=login)).json()["access_token"]
+        laned = await client.get("/api/v1/orders/ord_nope", headers={"Authorization": f"Bearer {token}"})
         assert laned.status_code == 404 and laned.json()["code"] == "NOT_FOUND"  # answered by the fast lane
-        metrics = client.get("/metrics").text
+        metrics = (await client.get("/metrics")).text
         assert 'market_http_requests_total{method="GET",route="/api/v1/products",status="200"}' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="401"' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="404"' in metrics

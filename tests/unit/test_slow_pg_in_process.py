@@ -7,38 +7,42 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from market.bootstrap.embedded import create_app
 from market.payment.adapters import sandbox
 from market.settings import Settings
+from tests.asgi_app import started
 
 
-def test_ordinary_orders_settle_while_slow_pg_payments_wait(
+async def test_ordinary_orders_settle_while_slow_pg_payments_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Slower than any wait below: an order queued behind a slow payment could not settle within it.
     monkeypatch.setattr(sandbox, "SLOW_SECONDS", 30.0)
     settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
-    with TestClient(create_app(settings)) as client:
+    async with started(create_app(settings)) as client:
 
-        def token(email: str, password: str) -> dict[str, str]:
-            r = client.post("/api/v1/auth/token", json={"email": email, "password": password})
+        async def token(email: str, password: str) -> dict[str, str]:
+            r = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-        admin = token("ops@market.test", "ops-password-1")
-        seller = client.post("/api/v1/admin/sellers", headers=admin, json={"name": "Seoul Goods"}).json()
-        product = client.post(
-            "/api/v1/admin/products",
-            headers=admin,
-            json={"seller_id": seller["id"], "name": "Tumbler", "price": 2_000, "stock": 100},
+        admin = await token("ops@market.test", "ops-password-1")
+        seller = (
+            await client.post("/api/v1/admin/sellers", headers=admin, json={"name": "Seoul Goods"})
         ).json()
-        client.post(
+        product = (
+            await client.post(
+                "/api/v1/admin/products",
+                headers=admin,
+                json={"seller_id": seller["id"], "name": "Tumbler", "price": 2_000, "stock": 100},
+            )
+        ).json()
+        await client.post(
             "/api/v1/members", json={"email": "k@market.test", "name": "Kim", "password": "pass-word-1"}
         )
-        member = token("k@market.test", "pass-word-1")
+        member = await token("k@market.test", "pass-word-1")
 
-        def order(card: str, wait: int | None) -> dict[str, Any]:
+        async def order(card: str, wait: int | None) -> dict[str, Any]:
             headers = {**member, "Idempotency-Key": uuid.uuid4().hex}
             if wait:
                 headers["Prefer"] = f"wait={wait}"
@@ -46,13 +50,13 @@ def test_ordinary_orders_settle_while_slow_pg_payments_wait(
                 "items": [{"product_id": product["id"], "quantity": 1}],
                 "payments": [{"method": "PG", "amount": 2_000, "payment_key": card}],
             }
-            r = client.post("/api/v1/orders", headers=headers, json=body)
+            r = await client.post("/api/v1/orders", headers=headers, json=body)
             assert r.status_code == 201, r.text
             return dict(r.json())
 
         # 16 slow payments over the bus's 16 partitions: most partitions hold one.
-        slow = [order("pk_test_slow", wait=None)["id"] for _ in range(16)]
-        ordinary = [order("pk_test_ok", wait=5) for _ in range(8)]
+        slow = [(await order("pk_test_slow", wait=None))["id"] for _ in range(16)]
+        ordinary = [await order("pk_test_ok", wait=5) for _ in range(8)]
         assert [o["status"] for o in ordinary] == ["PAID"] * 8
-        still = [client.get(f"/api/v1/orders/{i}", headers=member).json()["status"] for i in slow]
+        still = [(await client.get(f"/api/v1/orders/{i}", headers=member)).json()["status"] for i in slow]
         assert still == ["PENDING"] * 16

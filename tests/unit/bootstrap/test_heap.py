@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from market.bootstrap import heap
 from market.bootstrap.embedded import create_app
 from market.settings import Settings
+from tests.asgi_app import started
 
 
 @pytest.fixture
@@ -23,22 +23,22 @@ def restored() -> Iterator[None]:
     gc.set_threshold(*thresholds)
 
 
-def _started(settings: Settings, serving: bool) -> tuple[int, tuple[int, int, int]]:
-    with TestClient(create_app(settings, serving=serving)) as client:
-        assert client.get("/healthz").status_code == 200
+async def _started(settings: Settings, serving: bool) -> tuple[int, tuple[int, int, int]]:
+    async with started(create_app(settings, serving=serving)) as client:
+        assert (await client.get("/healthz")).status_code == 200
         return gc.get_freeze_count(), gc.get_threshold()
 
 
-def test_the_served_app_freezes_what_start_up_left_and_collects_less_often(
+async def test_the_served_app_freezes_what_start_up_left_and_collects_less_often(
     tmp_path: Path, restored: None
 ) -> None:
-    frozen, thresholds = _started(Settings(data_dir=tmp_path), serving=True)
+    frozen, thresholds = await _started(Settings(data_dir=tmp_path), serving=True)
     assert frozen > 10_000  # modules, routes, models: everything alive once started
     assert thresholds == heap.THRESHOLDS
 
 
-def test_an_app_built_for_a_test_leaves_the_collector_alone(tmp_path: Path, restored: None) -> None:
+async def test_an_app_built_for_a_test_leaves_the_collector_alone(tmp_path: Path, restored: None) -> None:
     before = gc.get_threshold()
-    frozen, thresholds = _started(Settings(data_dir=tmp_path), serving=False)
+    frozen, thresholds = await _started(Settings(data_dir=tmp_path), serving=False)
     assert frozen == 0
     assert thresholds == before
