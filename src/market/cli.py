@@ -66,6 +66,15 @@ def _logging(settings: Settings) -> None:
     )
 
 
+def _platform(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from market.platform import as_document
+
+    print(json.dumps(as_document(), indent=2))
+    return 0
+
+
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.embedded import seed_only
 
@@ -113,6 +122,11 @@ def parser() -> argparse.ArgumentParser:
     up.set_defaults(run=_up)
     down = sub.add_parser("down", help="stop everything `market up` started")
     down.set_defaults(run=_down)
+
+    platform = sub.add_parser(
+        "platform", help="print the platform's declaration (services, topics, jobs, scaling) as JSON"
+    )
+    platform.set_defaults(run=_platform)
 
     audit = sub.add_parser("audit", help="check the invariants of SPEC §8 against a deployment's data")
     audit.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
