@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from market.bench.cli import add_parser as add_bench
+from market.platform import SERVICES
 from market.settings import Settings
 
 
@@ -42,7 +42,7 @@ def _service(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.distributed import run_service
 
     _logging(settings)
-    run_service(settings, args.name)
+    run_service(settings, args.name, args.replica)
     return 0
 
 
@@ -64,6 +64,13 @@ def _logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    # The benchmark is its own package, which the runtime never imports; this only hands it the command.
+    from market_bench.cli import main as bench_main
+
+    return bench_main(args.args)
 
 
 def _platform(args: argparse.Namespace, settings: Settings) -> int:
@@ -113,7 +120,10 @@ def parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed)
 
     service = sub.add_parser("service", help="run one process of the distributed mode (used by `market up`)")
-    service.add_argument("name", choices=["member", "product", "order", "payment", "pg-sandbox"])
+    service.add_argument("name", choices=[*(s.name for s in SERVICES), "pg-sandbox"])
+    service.add_argument(
+        "--replica", type=int, default=0, help="which replica (0, 1, …): its ports are the declared + 10 × it"
+    )
     service.set_defaults(run=_service)
 
     up = sub.add_parser(
@@ -142,11 +152,18 @@ def parser() -> argparse.ArgumentParser:
         help="first wait up to this many seconds for in-flight orders to settle",
     )
     audit.set_defaults(run=_audit)
-    add_bench(sub)
+    bench = sub.add_parser(
+        "bench", add_help=False, help="the load benchmark (market_bench; `market bench --help`)"
+    )
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=_bench)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its options are the benchmark's own (market_bench.cli)
+        return _bench(argparse.Namespace(args=argv[1:]), Settings())
     args = parser().parse_args(argv)
     return int(args.run(args, Settings()))
 

@@ -48,13 +48,16 @@ class Settings(BaseSettings):
     # to the MariaDB it starts, unless MARKET_MYSQL_SOCKET is set (empty: TCP) or the host is not local.
     mysql_socket: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
-    member_http_port: int = 8101
-    product_http_port: int = 8102
-    order_http_port: int = 8103
-    payment_http_port: int = 8104
-    member_grpc_port: int = 9101
-    product_grpc_port: int = 9102
-    payment_grpc_port: int = 9104
+    # A replica's name (logs, job leases); `market up` sets it, a Kubernetes pod passes its own name.
+    replica: str = ""
+    # How many replicas of each service `market up` runs ("order=3,payment=2"; 1 each by default): the
+    # gRPC clients balance over them and the gateway lists them.
+    replicas: str = ""
+    # Where a service's gRPC clients find another service: a gRPC target ("dns:///market-member-grpc:9101"
+    # in a cluster); empty: every replica of `replicas` on 127.0.0.1 (market up).
+    member_grpc_target: str = ""
+    product_grpc_target: str = ""
+    payment_grpc_target: str = ""
     grpc_deadline_seconds: float = 3.0
     pg_port: int = 8190
     pg_base_url: str = "http://127.0.0.1:8190"
@@ -64,6 +67,16 @@ class Settings(BaseSettings):
         default="", description="the BNPL provider; empty: the PG's URL (the sandbox serves both)"
     )
     gateway_port: int = 8080
+
+    def replica_counts(self) -> dict[str, int]:
+        """`replicas` as {service: count}; ValueError if it is not "name=N,..." with N ≥ 1."""
+        counts: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in self.replicas.split(","))):
+            name, _, count = part.partition("=")
+            if not count.strip().isdigit() or int(count) < 1:
+                raise ValueError(f"replicas: {part!r} is not SERVICE=N with N ≥ 1")
+            counts[name.strip()] = int(count)
+        return counts
 
     def secret(self) -> str:
         """The JWT key: from the environment, else one generated once and kept beside the data."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from market.bench.plans import BNPL_MIN, MIX, Product, Shopper, order_body
+from market_bench.plans import BNPL_MIN, MIX, Product, Shopper, order_body
 
 PRODUCTS = [Product("prd_a", 3_000), Product("prd_b", 7_500), Product("prd_c", 12_000)]
 

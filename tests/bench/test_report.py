@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from market.bench.load import Recorder
-from market.bench.report import result, summary
+from market_bench.load import Recorder
+from market_bench.report import result, summary
 
 AUDIT = {"ok": True, "violations": [], "summary": "every invariant holds", "command": "market audit"}
 RUN = {"target": "http://127.0.0.1:1", "mode": "target", "clients": 2, "members": 4, "duration_s": 3.0,

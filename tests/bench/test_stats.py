@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from market.bench.stats import latency_ms, per_second, percentile, rate
+from market_bench.stats import latency_ms, per_second, percentile, rate
 
 
 def test_percentiles_interpolate_between_closest_ranks() -> None:

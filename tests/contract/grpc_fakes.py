@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 
+from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
-from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
 
 KST = timezone(timedelta(hours=9))
 

@@ -14,9 +14,10 @@ from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
 from market.kernel.ids import new_id
-from market.payment.adapters.sandbox import MIGRATIONS, Sandbox
-from market.payment.adapters.sandbox_gateway import SandboxCardGateway
+from market.payment.adapters.toss import TossCardGateway
 from market.payment.ports import CardGateway, GatewayTimeout
+from market.pg_sandbox.core import MIGRATIONS, Sandbox
+from market.pg_sandbox.transport import InProcessTransport
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -25,7 +26,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 async def gateway(tmp_path: Path) -> AsyncIterator[CardGateway]:
     db = SqliteDatabase(tmp_path / "pg.db")
     await migrate(db, MIGRATIONS)
-    yield SandboxCardGateway(Sandbox(db, ManualClock(T0)))
+    yield TossCardGateway(InProcessTransport(Sandbox(db, ManualClock(T0))))
     await db.close()
 
 

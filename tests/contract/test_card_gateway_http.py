@@ -1,4 +1,4 @@
-"""The CardGateway contract over the wire: TossCardGateway (and HttpBnplGateway) talking to the sandbox's own
+"""The CardGateway contract over the wire: TossCardGateway (and TossBnplGateway) talking to the sandbox's own
 HTTP server on a loopback socket, plus what only a network adds: the secret key, read timeouts, a 504,
 5xx retries under one idempotency key, and a PG that is down."""
 
@@ -21,10 +21,10 @@ import uvicorn
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError, Unavailable
-from market.payment.adapters.sandbox import SLOW_SECONDS
-from market.payment.adapters.sandbox_http import create_sandbox_app
-from market.payment.adapters.toss import HttpBnplGateway, TossCardGateway
+from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway
 from market.payment.ports import GatewayTimeout
+from market.pg_sandbox.core import SLOW_SECONDS
+from market.pg_sandbox.http import create_sandbox_app
 from tests.contract import test_card_gateway as contract
 from tests.contract.test_card_gateway import T0, order
 
@@ -72,14 +72,14 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pg]:
 
 @pytest.fixture
 async def gateway(pg: Pg) -> AsyncIterator[TossCardGateway]:
-    cards = TossCardGateway(pg.url, SECRET, timeout=TIMEOUT)
+    cards = TossCardGateway(HttpTransport(pg.url, SECRET, timeout=TIMEOUT))
     yield cards
     await cards.close()
 
 
 @pytest.fixture
-async def bnpl(pg: Pg) -> AsyncIterator[HttpBnplGateway]:
-    gateway = HttpBnplGateway(pg.url, SECRET, timeout=TIMEOUT)
+async def bnpl(pg: Pg) -> AsyncIterator[TossBnplGateway]:
+    gateway = TossBnplGateway(HttpTransport(pg.url, SECRET, timeout=TIMEOUT))
     yield gateway
     await gateway.close()
 
@@ -95,7 +95,7 @@ async def test_a_wrong_secret_key_is_refused_and_charges_nothing(pg: Pg, gateway
         )
     assert (refused.status_code, refused.json()["code"]) == (401, "UNAUTHORIZED_KEY")
 
-    wrong = TossCardGateway(pg.url, "test_sk_wrong", timeout=TIMEOUT)
+    wrong = TossCardGateway(HttpTransport(pg.url, "test_sk_wrong", timeout=TIMEOUT))
     with pytest.raises(Unavailable):
         await wrong.confirm("pk_test_ok", order_id, 1_000)
     await wrong.close()
@@ -116,7 +116,7 @@ async def test_no_answer_is_a_read_timeout_well_before_the_server_lets_go(
 
 async def test_a_patient_client_hears_a_504_which_is_no_answer_too(pg: Pg) -> None:
     order_id = order()
-    patient = TossCardGateway(pg.url, SECRET, timeout=HANG + 2)
+    patient = TossCardGateway(HttpTransport(pg.url, SECRET, timeout=HANG + 2))
     started = time.monotonic()
     with pytest.raises(GatewayTimeout):
         await patient.confirm("pk_test_timeout_after_charge", order_id, 6_000)
@@ -160,7 +160,7 @@ async def test_a_pg_that_is_down_is_unavailable_quickly() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    down = TossCardGateway(f"http://127.0.0.1:{port}", SECRET, timeout=TIMEOUT)
+    down = TossCardGateway(HttpTransport(f"http://127.0.0.1:{port}", SECRET, timeout=TIMEOUT))
     started = time.monotonic()
     with pytest.raises(Unavailable):
         await down.confirm("pk_test_ok", order(), 6_000)
@@ -168,7 +168,7 @@ async def test_a_pg_that_is_down_is_unavailable_quickly() -> None:
     await down.close()
 
 
-async def test_bnpl_approves_refuses_and_cancels(bnpl: HttpBnplGateway) -> None:
+async def test_bnpl_approves_refuses_and_cancels(bnpl: TossBnplGateway) -> None:
     order_id, rejected = order(), order()
     contract = await bnpl.approve("bnpl_test_ok", order_id, "mem_1", 15_000)
     assert (contract.order_id, contract.amount, contract.status) == (order_id, 15_000, "APPROVED")

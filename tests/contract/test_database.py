@@ -6,7 +6,7 @@ The MariaDB half runs when MARKET_TEST_MYSQL_URL points at a reachable server (t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,8 @@ from market.infra.outbox import SqlInbox, SqlOutbox, SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.db import Database, for_update, insert_ignore
-from market.kernel.events import event
+from market.kernel.events import Envelope
+from tests.events import event
 from tests.integration.conftest import mysql_database
 
 STOCK = "CREATE TABLE stock (id VARCHAR(32) PRIMARY KEY, qty BIGINT NOT NULL)"
@@ -115,18 +116,14 @@ async def test_migrations_apply_once_and_the_outbox_keeps_its_order(db: Database
     async with db.transaction() as tx:
         for env in envs:
             await SqlOutbox(tx, ManualClock()).add(env)
-    store = SqlOutboxStore(db)
-    pending = await store.pending(10, frozenset())
-    assert [env for _, env in pending] == envs
-    assert await store.pending(0, frozenset(), remove=[seq for seq, _ in pending[:2]]) == []
-    assert await store.backlog() == 3
-    # The relay's turn: delete what was published and fetch the next rows, skipping those in flight.
-    seqs = [seq for seq, _ in pending]
-    after = await store.pending(10, frozenset(seqs[3:4]), remove=seqs[2:3])
-    assert [env for _, env in after] == envs[4:]
-    assert await store.backlog() == 2
-    assert await store.pending(0, frozenset(), remove=seqs[3:]) == []
-    assert await store.backlog() == 0
+    store, published = SqlOutboxStore(db), []
+
+    async def publish(batch: Sequence[Envelope]) -> None:
+        published.append(list(batch))
+
+    assert await store.relay(2, publish) == 2 and await store.backlog() == 3
+    assert await store.relay(10, publish) == 3 and await store.backlog() == 0
+    assert published == [envs[:2], envs[2:]]  # in order, each row once
 
 
 async def test_concurrent_conditional_decrements_never_go_below_zero(db: Database) -> None:

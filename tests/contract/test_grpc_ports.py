@@ -28,13 +28,13 @@ from market.infra.grpc import (
     open_channel,
     start_server,
 )
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.member.adapters.grpc_server import MemberGrpcService
 from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMembers
 from market.order.ports import MemberSnapshot, ProductSnapshot
 from market.payment.adapters.grpc_client import GrpcPointsAccount
 from market.payment.adapters.grpc_server import PaymentGrpcService
-from market.payment.domain.coupons import IssuedCoupon
 from market.product.adapters.grpc_server import ProductGrpcService
 from tests.contract.grpc_fakes import TEN_PERCENT, WON_OFF, MemberService, Product, ProductService, fakes
 

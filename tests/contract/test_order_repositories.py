@@ -16,12 +16,14 @@ from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.db import Database
-from market.kernel.events import Envelope, event
+from market.kernel.events import Envelope
+from market.kernel.plan import Leg
 from market.order.adapters.memory import OrderState, memory_uow
 from market.order.adapters.schema import MIGRATIONS
 from market.order.adapters.sql import sql_uow
-from market.order.domain import DONE, IN_FLIGHT, KeyUse, Line, Order, OrderStatus, PaymentLeg
+from market.order.domain import DONE, IN_FLIGHT, KeyUse, Line, Order, OrderStatus
 from market.order.ports import UnitOfWork
+from tests.events import event
 from tests.integration.conftest import mysql_database
 
 T0 = datetime(2026, 3, 1, 9, 0, 0, 123_000, tzinfo=UTC)
@@ -62,8 +64,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
 def an_order(order_id: str = "ord_1", member_id: str = "mem_1") -> Order:
     lines = [Line("prd_a", "Tumbler", 12_000, 2), Line("prd_b", "Mug", 3_000, 1)]
     legs = [
-        PaymentLeg.planned("PG", 24_000, "pk_test_ok", None),
-        PaymentLeg.planned("COUPON", 3_000, None, "icp_1"),
+        Leg.of("PG", 24_000, "pk_test_ok"),
+        Leg.of("COUPON", 3_000, coupon_id="icp_1"),
     ]
     return Order.place(order_id, member_id, lines, legs, T0)
 

@@ -12,15 +12,16 @@ import pytest
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
-from market.kernel.events import Envelope, event
+from market.kernel.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
+from market.kernel.events import Envelope
+from market.kernel.plan import Leg, Method
 from market.payment.adapters.memory import MemoryState, memory_uow
 from market.payment.adapters.schema import MIGRATIONS
 from market.payment.adapters.sql import sql_uow
-from market.payment.domain.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import LegStatus, Payment, PaymentStatus
-from market.payment.domain.rules import Leg, Method
 from market.payment.ports import LeaseLost, UnitOfWorkFactory
 from tests.contract.backends import SQL_BACKENDS, sql_database
+from tests.events import event
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -247,10 +248,11 @@ class Points:
 
 
 async def test_the_whole_saga_runs_the_same_on_either_store(store: Store, tmp_path: Path) -> None:
-    from market.payment.adapters.sandbox import MIGRATIONS as SANDBOX
-    from market.payment.adapters.sandbox import Sandbox
-    from market.payment.adapters.sandbox_gateway import SandboxBnplGateway, SandboxCardGateway
+    from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
     from market.payment.use_cases import PaymentService
+    from market.pg_sandbox.core import MIGRATIONS as SANDBOX
+    from market.pg_sandbox.core import Sandbox
+    from market.pg_sandbox.transport import InProcessTransport
 
     clock = ManualClock(T0)
     pg_db = SqliteDatabase(tmp_path / "pg.db")
@@ -261,8 +263,8 @@ async def test_the_whole_saga_runs_the_same_on_either_store(store: Store, tmp_pa
         uow=store.uow,
         clock=clock,
         points=points,
-        cards=SandboxCardGateway(sandbox),
-        bnpl=SandboxBnplGateway(sandbox),
+        cards=TossCardGateway(InProcessTransport(sandbox)),
+        bnpl=TossBnplGateway(InProcessTransport(sandbox)),
     )
     d = await service.define_coupon(
         name="W",
@@ -285,7 +287,9 @@ async def test_the_whole_saga_runs_the_same_on_either_store(store: Store, tmp_pa
     )
     await service.handle(created)
     await service.handle(created)
+    await service.idle()
     await service.handle(event("OrderCancellationRequested", "ord_1", T0, member_id="mem_1"))
+    await service.idle()
 
     legs = await service.history("mem_1", "ord_1")
     assert [(leg.method, leg.status, leg.refunded_amount) for leg in legs] == [
@@ -302,6 +306,7 @@ async def test_the_whole_saga_runs_the_same_on_either_store(store: Store, tmp_pa
     )
     await service.handle(refused)
     await service.handle(refused)
+    await service.idle()
     assert [leg.status for leg in await service.history("mem_1", "ord_2")] == ["SKIPPED"] * 3
     assert len(await store.outbox()) == 3  # its PaymentFailed, once
     assert await service.reconcile_once() == 0

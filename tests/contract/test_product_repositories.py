@@ -13,7 +13,6 @@ import pytest
 from market.infra.migrations import migrate
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
-from market.kernel.events import event
 from market.product.adapters.memory import memory_uow
 from market.product.adapters.schema import MIGRATIONS
 from market.product.adapters.sql import sql_uow
@@ -21,6 +20,7 @@ from market.product.domain import RELEASED, RESERVED, Product, Reservation, Sell
 from market.product.ports import UnitOfWork
 from market.product.use_cases import ProductService
 from tests.contract.backends import SQL_BACKENDS, sql_database
+from tests.events import event
 
 UoW = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
 T0 = ManualClock().now()

@@ -8,24 +8,26 @@ import time
 import uuid
 from collections.abc import Callable
 
-from market.infra.kafka import ConsumerSettings, KafkaPublisher, KafkaSubscriber
+from market.infra.kafka import KafkaPublisher, KafkaSubscriber
 from market.kernel.clock import ManualClock
-from market.kernel.events import ORDER_EVENTS, Envelope, event
+from market.kernel.events import ORDER_EVENTS, Envelope
+from tests.events import Consuming, event
 
 NOW = ManualClock().now()
 
 # A consumer process that handles (prints) the event and is killed before it can commit the offset.
 CHILD = """
 import asyncio, sys
-from market.infra.kafka import ConsumerSettings, KafkaSubscriber
+from market.infra.kafka import KafkaSubscriber
+from tests.events import Consuming
 
 async def main(bootstrap, group, prefix):
     async def handle(env):
         if env.order_id.startswith(prefix):
             print(env.event_id, flush=True)
             await asyncio.Event().wait()
-    sub = KafkaSubscriber(bootstrap, settings=ConsumerSettings(session_timeout_ms=6000))
-    sub.subscribe("order.events", group, handle)
+    sub = KafkaSubscriber(bootstrap, session_timeout_ms=6000)
+    sub.subscribe("order.events", group, Consuming(handle))
     await sub.start()
     await asyncio.Event().wait()
 
@@ -63,21 +65,21 @@ async def test_an_event_handled_but_not_committed_is_delivered_again_to_the_next
                     asyncio.Event().wait()
                 )  # the effect is committed; the process dies before Kafka's commit
 
-    crashing = KafkaSubscriber(kafka, settings=ConsumerSettings(stop_grace=0.5))
-    crashing.subscribe(ORDER_EVENTS, group, handle_then_hang)
+    crashing = KafkaSubscriber(kafka)
+    crashing.subscribe(ORDER_EVENTS, group, Consuming(handle_then_hang))
     await crashing.start()
     await publish(kafka, [e1])
     await until(lambda: first_seen == [e1.event_id])
     await publish(kafka, [e2])  # same order, same partition: handled only once e1 has been
     await until(lambda: first_seen == [e1.event_id, e2.event_id])
-    await crashing.stop()  # e2's handler is cancelled after the grace: its offset is never committed
+    await crashing.stop()  # e2's handler is cancelled: its poll's offset is never committed
 
     async def record(env: Envelope) -> None:
         if env.order_id.startswith(prefix):
             second_seen.append(env.event_id)
 
     successor = KafkaSubscriber(kafka)
-    successor.subscribe(ORDER_EVENTS, group, record)
+    successor.subscribe(ORDER_EVENTS, group, Consuming(record))
     await successor.start()
     try:
         await until(lambda: bool(second_seen))
@@ -108,7 +110,7 @@ async def test_a_killed_consumer_process_leaves_its_event_to_the_next_member(kaf
             seen.append(e.event_id)
 
     successor = KafkaSubscriber(kafka)
-    successor.subscribe(ORDER_EVENTS, group, record)
+    successor.subscribe(ORDER_EVENTS, group, Consuming(record))
     await successor.start()
     try:
         # The broker hands the partition over once the dead member's session (6 s) has expired.
@@ -129,8 +131,8 @@ async def test_partitions_move_between_members_without_losing_or_reordering_even
             await asyncio.sleep(0.001)
 
     first, second = KafkaSubscriber(kafka, client_id="first"), KafkaSubscriber(kafka, client_id="second")
-    first.subscribe(ORDER_EVENTS, group, record)
-    second.subscribe(ORDER_EVENTS, group, record)
+    first.subscribe(ORDER_EVENTS, group, Consuming(record))
+    second.subscribe(ORDER_EVENTS, group, Consuming(record))
     publisher = KafkaPublisher(kafka)
     await publisher.start()
     await first.start()
@@ -172,7 +174,7 @@ async def test_an_undecodable_record_is_skipped_and_the_events_behind_it_still_a
             seen.append(env.event_id)
 
     sub = KafkaSubscriber(kafka)
-    sub.subscribe(ORDER_EVENTS, f"{prefix}-product", handle)
+    sub.subscribe(ORDER_EVENTS, f"{prefix}-product", Consuming(handle))
     await sub.start()
     try:
         await until(lambda: seen == [good.event_id])

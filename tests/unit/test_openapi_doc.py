@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from market.bootstrap.embedded import create_app
-from market.payment.domain.rules import RULES
+from market.kernel.plan import RULES
 from market.settings import Settings
 from market.web.api_errors import BODY_EDGE, EDGE, ROUTE_ERRORS
 from market.web.problems import status_of

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from market.bootstrap.embedded import create_app
-from market.payment.adapters import sandbox
+from market.pg_sandbox import core as sandbox
 from market.settings import Settings
 from tests.asgi_app import started
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import NotFound
 from market.order.ports import MemberSnapshot, ProductSnapshot
-from market.payment.domain.coupons import IssuedCoupon
 
 
 class InProcessMembers:

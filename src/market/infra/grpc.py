@@ -6,7 +6,6 @@ the same, by the client; an unreachable or too slow service becomes `Unavailable
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,10 +25,29 @@ MESSAGE_LIMITS = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 )
+# gRPC's own service config: calls balanced over every address of the target (each replica of the
+# service), and a call refused as UNAVAILABLE (a replica going away) retried on another, by grpc itself.
+SERVICE_CONFIG = {
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [
+        {
+            "name": [{}],
+            "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": "0.1s",
+                "maxBackoff": "0.4s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ],
+}
 CHANNEL_OPTIONS = (
     *MESSAGE_LIMITS,
     ("grpc.min_reconnect_backoff_ms", CONNECT_TIMEOUT_MS),  # gRPC's name for the minimum connect timeout
     ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
 )
 
 ERROR_CODE = "market-error-code"
@@ -39,10 +57,9 @@ ERROR_EXTRA = "market-error-extra-bin"
 
 @dataclass(frozen=True)
 class CallPolicy:
-    """One deadline for a call and all its retries; a retry only on UNAVAILABLE, after each pause in turn."""
+    """One deadline for a call and all its retries (the retries are the channel's, `SERVICE_CONFIG`)."""
 
     deadline: float = 3.0
-    backoff: tuple[float, ...] = (0.1, 0.2, 0.4)
 
 
 class GrpcService(Protocol):
@@ -81,27 +98,17 @@ async def start_server(
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
-    """A channel to `target` ("host:port"); it connects on its first call, never at creation."""
+    """A channel to `target`: "host:port", "ipv4:host:port,host:port" (every replica) or "dns:///name:port"
+    (a Kubernetes headless Service); it connects on its first call, never at creation."""
     return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
 
 
 async def call(rpc: Callable[..., Awaitable[Any]], request: Any, *, service: str, policy: CallPolicy) -> Any:
     """Call an idempotent RPC under `policy`; raise the server's DomainError, or Unavailable(service)."""
-    loop = asyncio.get_running_loop()
-    give_up_at = loop.time() + policy.deadline
-    pauses = iter(policy.backoff)
-    while True:
-        try:
-            return await rpc(request, timeout=max(give_up_at - loop.time(), 0.001))
-        except grpc.aio.AioRpcError as err:
-            pause = next(pauses, None)
-            if (
-                err.code() != grpc.StatusCode.UNAVAILABLE
-                or pause is None
-                or loop.time() + pause >= give_up_at
-            ):
-                raise_for_status(err, service)
-            await asyncio.sleep(pause)
+    try:
+        return await rpc(request, timeout=policy.deadline)
+    except grpc.aio.AioRpcError as err:
+        raise_for_status(err, service)
 
 
 def status_of(err: DomainError) -> grpc.StatusCode:

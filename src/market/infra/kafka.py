@@ -9,13 +9,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
+from prometheus_client import Counter
 
-from market.infra.kafka_group import ConsumerSettings, GroupConsumer
-from market.kernel.events import Envelope
-from market.kernel.messaging import Handler
+from market.infra.consuming import deliver
+from market.kernel.events import Envelope, MalformedEvent
+from market.kernel.messaging import Consumer
 
 log = logging.getLogger("market.kafka")
+POISON = Counter(
+    "market_kafka_undecodable_records_total",
+    "Records skipped because they are not an event envelope",
+    ["group", "topic"],
+)
 
 
 async def ensure_topics(
@@ -86,43 +92,103 @@ class KafkaPublisher:
 
 
 class KafkaSubscriber:
-    """The `Subscriber` port on Kafka: one consumer per group, one task per assigned partition.
+    """The `Subscriber` port on Kafka: one consumer per group, in Kafka's consumer group (aiokafka's), so
+    N replicas share the partitions and a replica that comes or goes makes the group rebalance.
 
-    A record's offset is committed only after its handler returned, i.e. after the handler's own
-    transaction (effect + inbox row) committed; a crash in between redelivers it and the inbox skips
-    it. A failing handler is retried with backoff, never skipped: its partition waits, the others go
-    on. Handled offsets are committed every `commit_interval` seconds, and when partitions are revoked
-    or the consumer stops.
+    Each poll's records of a partition go to the consumer as one batch (`infra.consuming.deliver`: one
+    transaction for the batch's effects and inbox rows), the partitions of a poll concurrently; then the
+    poll's offsets are committed at once. A crash before the commit redelivers the poll, and the inboxes
+    skip what was handled. A record that is not an event is logged whole and skipped.
     """
 
     def __init__(
-        self, bootstrap: str, client_id: str = "market", settings: ConsumerSettings | None = None
+        self,
+        bootstrap: str,
+        client_id: str = "market",
+        max_records: int = 500,
+        session_timeout_ms: int = 10_000,
     ) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
-        self._settings = settings or ConsumerSettings()
-        self._handlers: dict[str, dict[str, Handler]] = {}
-        self._groups: list[GroupConsumer] = []
+        self._max_records = max_records
+        self._session_timeout_ms = session_timeout_ms
+        self._subscriptions: dict[str, dict[str, Consumer]] = {}
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        topics = self._handlers.setdefault(group, {})
+    def subscribe(self, topic: str, group: str, consumer: Consumer) -> None:
+        topics = self._subscriptions.setdefault(group, {})
         if topic in topics:
             raise ValueError(f"group {group} already subscribes to {topic}")
-        topics[topic] = handler
+        topics[topic] = consumer
 
     async def start(self) -> None:
-        for group, handlers in self._handlers.items():
+        for group, topics in self._subscriptions.items():
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-{group}", group_id=group,
-                enable_auto_commit=False, auto_offset_reset="earliest",
-                session_timeout_ms=self._settings.session_timeout_ms,
-                fetch_max_wait_ms=self._settings.fetch_max_wait_ms,
+                *topics, bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-{group}",
+                group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
+                session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100,
             )  # fmt: skip
-            g = GroupConsumer(group, handlers, consumer, self._settings)
-            await g.start()
-            self._groups.append(g)
+            await consumer.start()
+            self._consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(self._consume(group, consumer, topics)))
 
     async def stop(self) -> None:
-        """Finish the events in hand (cancel them after `stop_grace` s), commit, leave the groups."""
-        groups, self._groups = self._groups, []
-        await asyncio.gather(*(g.stop() for g in groups))
+        """Stop polling (a batch in hand is cancelled: its transaction rolls back), leave the groups."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for consumer in self._consumers:
+            await consumer.stop()  # leaves the group: its partitions move on at once
+        self._tasks, self._consumers = [], []
+
+    async def lag(self) -> int:
+        """Records not yet handled across this process's assigned partitions (for `market status`)."""
+        total = 0
+        for consumer in self._consumers:
+            assigned = list(consumer.assignment())
+            if not assigned:
+                continue
+            ends = await consumer.end_offsets(assigned)
+            for tp in assigned:
+                committed = await consumer.committed(tp)
+                total += max(0, ends[tp] - (committed or 0))
+        return total
+
+    async def _consume(self, group: str, consumer: AIOKafkaConsumer, topics: dict[str, Consumer]) -> None:
+        while True:
+            try:
+                polled = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+            except KafkaError:
+                log.exception("group %s: fetch failed; retrying", group)
+                await asyncio.sleep(1)
+                continue
+            if not polled:
+                continue
+            await asyncio.gather(
+                *(
+                    deliver(group, topics[tp.topic], _envelopes(group, records))
+                    for tp, records in polled.items()
+                )
+            )
+            offsets = {tp: records[-1].offset + 1 for tp, records in polled.items()}
+            try:
+                await consumer.commit(offsets)
+            except (CommitFailedError, IllegalStateError):
+                # Rebalanced away meanwhile: the new owner gets these events again and its inbox skips them.
+                log.warning("group %s: commit of %s refused after a rebalance", group, offsets)
+            except KafkaError:
+                log.exception("group %s: commit failed; the poll may be delivered again", group)
+
+
+def _envelopes(group: str, records: Sequence[Any]) -> list[Envelope]:
+    envelopes = []
+    for record in records:
+        try:
+            envelopes.append(Envelope.from_bytes(record.value))
+        except MalformedEvent:
+            # No retry can ever decode it: log it whole (the operator's copy) and move past it.
+            POISON.labels(group, record.topic).inc()
+            log.error("group %s skips undecodable record %s/%s@%s: %r", group, record.topic,
+                      record.partition, record.offset, record.value[:2000])  # fmt: skip
+    return envelopes

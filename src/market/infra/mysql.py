@@ -1,4 +1,4 @@
-"""The distributed mode's database: MariaDB/MySQL through asyncmy, with a small pool of our own.
+"""The distributed mode's database: MariaDB/MySQL through asyncmy and asyncmy's own connection pool.
 
 The services' repositories write plain SQL with `:name` parameters (see market.kernel.db), and the same
 statements run on SQLite in the embedded mode. Each distinct statement is translated once to asyncmy's
@@ -7,7 +7,9 @@ statements run on SQLite in the embedded mode. Each distinct statement is transl
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import re
 from collections.abc import Sequence
 from contextlib import suppress
@@ -15,15 +17,46 @@ from types import TracebackType
 from typing import Any
 
 import asyncmy
+from asyncmy import Connection
 from asyncmy.constants import CLIENT
+from asyncmy.cursors import DictCursor
+from asyncmy.errors import InterfaceError, MySQLError, OperationalError
 from sqlalchemy.engine import URL, make_url
 
-from market.infra.mysql_pool import ConnectionPool, Pooled, connection_lost, server_refused
+from market.infra.tally import tally
 from market.kernel.db import Params, Row
 from market.kernel.errors import Unavailable
 
 _PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")  # sqlalchemy TextClause._bind_params_regex
 _ESCAPED_COLON = re.compile(r"\\(:\w*)(?![:\w])")  # `\:name` is the text `:name`
+# Server gone (2006), lost mid-query (2013, 2055), shutting down (1053), connection killed (1927).
+_LOST_CONNECTION = frozenset({2006, 2013, 2055, 1053, 1927})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether `exc` says the connection to the server is gone (rather than a statement refused)."""
+    if isinstance(exc, InterfaceError | ConnectionError | EOFError):
+        return True
+    return isinstance(exc, OperationalError) and bool(exc.args) and exc.args[0] in _LOST_CONNECTION
+
+
+def server_refused(exc: BaseException) -> bool:
+    """Whether `exc` is the server's error reply (deadlock 1213, duplicate key 1062, ...): the reply is
+    complete, so the connection is still in step. Client-side codes are 2000-2999."""
+    code = exc.args[0] if isinstance(exc, MySQLError) and exc.args else None
+    return isinstance(code, int) and code > 0 and not 2000 <= code < 3000
+
+
+# asyncmy logs every server warning at WARNING level, e.g. each duplicate an inbox's INSERT IGNORE skips
+# (an expected outcome): the database sets it to ERROR, unless a level was set on purpose elsewhere.
+_driver_log = logging.getLogger("asyncmy")
+
+
+class _Cursor(DictCursor):
+    async def _show_warnings(self, conn: Any) -> None:
+        # asyncmy asks the server for a statement's warnings (one more round trip) only to log them.
+        if _driver_log.isEnabledFor(logging.WARNING):
+            await super()._show_warnings(conn)  # type: ignore[misc]  # not in asyncmy's stubs
 
 
 def create_database_url(
@@ -58,6 +91,68 @@ def pyformat(sql: str) -> str:
     return _ESCAPED_COLON.sub(r"\1", marked)
 
 
+class Pooled:
+    """A connection checked out of the pool for one transaction, with the cursor the transaction uses."""
+
+    __slots__ = ("conn", "cursor")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.cursor = conn.cursor(_Cursor)  # rows as dicts
+
+
+class _Connections:
+    """asyncmy's pool, with what a transaction needs of it: a bounded wait for a connection (then
+    Unavailable), a connection in an unknown state closed rather than reused, and the idle connections
+    dropped when one was found dead (a server restart kills them all)."""
+
+    def __init__(
+        self, connect: dict[str, Any], size: int, overflow: int, timeout: float, recycle: int
+    ) -> None:
+        if _driver_log.level == logging.NOTSET:
+            _driver_log.setLevel(logging.ERROR)
+        self._connect, self._size, self._limit = connect, size, size + overflow
+        self._timeout, self._recycle = timeout, recycle
+        self._pool: asyncmy.Pool | None = None
+        self.tally = tally(str(connect.get("database")))
+
+    async def acquire(self) -> Pooled:
+        if self._pool is None:  # made on first use: a pool belongs to the running loop
+            self._pool = await asyncmy.create_pool(
+                minsize=0, maxsize=self._limit, pool_recycle=self._recycle, **self._connect
+            )
+        try:
+            async with asyncio.timeout(self._timeout):
+                conn = await self._pool.acquire()
+        except TimeoutError:
+            busy = TimeoutError(f"all {self._limit} connections stayed busy for {self._timeout:g} s")
+            raise Unavailable("database") from busy
+        except OSError as exc:
+            raise Unavailable("database") from exc
+        return Pooled(conn)
+
+    async def replace(self, lost: Pooled) -> Pooled:
+        """A fresh connection in place of `lost`, which is closed."""
+        await self.release(lost, reuse=False)
+        self.invalidate()
+        return await self.acquire()
+
+    async def release(self, pooled: Pooled, reuse: bool) -> None:
+        if not reuse:
+            pooled.conn.close()  # drops the socket; the server rolls back what was open
+        if self._pool is not None:
+            self._pool.release(pooled.conn)
+
+    def invalidate(self) -> None:
+        if self._pool is not None:
+            asyncio.get_running_loop().create_task(self._pool.clear())
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+
+
 class MysqlTx:
     """One transaction on one pooled connection.
 
@@ -68,7 +163,7 @@ class MysqlTx:
 
     dialect = "mysql"
 
-    def __init__(self, pool: ConnectionPool, pooled: Pooled, retry: bool) -> None:
+    def __init__(self, pool: _Connections, pooled: Pooled, retry: bool) -> None:
         self._pool = pool
         self.pooled = pooled
         self.used = False  # a statement was sent: the transaction ends with COMMIT or ROLLBACK
@@ -101,12 +196,15 @@ class MysqlTx:
                 # The writes and the COMMIT in one round trip. Never sent again: once a COMMIT may have
                 # run, a lost connection leaves the outcome unknown, as for any COMMIT.
                 self._writes.append("COMMIT")
+                self._pool.tally.commits += 1
                 await self._flush()
                 return
             # Nothing sent yet: the writes go alone, so `_send` may still replace a dead pooled
             # connection and send them again on a fresh one; the COMMIT follows on its own.
             await self._flush()
         self._writes.clear()
+        if verb == "COMMIT":
+            self._pool.tally.commits += 1
         try:
             await (self.pooled.conn.commit() if verb == "COMMIT" else self.pooled.conn.rollback())
         except BaseException as exc:
@@ -136,6 +234,7 @@ class MysqlTx:
         return await self._send(query, args, many=many)
 
     async def _send(self, query: str, args: Any, many: bool = False, multi: bool = False) -> Any:
+        self._pool.tally.statements += query.count(";\n") + 1
         cursor = self.pooled.cursor
         self.used = True
         try:
@@ -185,10 +284,10 @@ class MysqlDatabase:
     dead runs again on a fresh one, so a MariaDB restart costs no failed request once it is back.
     Deadlocks (1213) and lock-wait timeouts (1205) surface as asyncmy errors; consumers retry them.
 
-    Pool (market.infra.mysql_pool): each transaction holds one connection from its first statement to
-    COMMIT; a service needs roughly as many as it runs transactions concurrently (HTTP requests +
-    consumer partitions + relay). Past `pool_size + max_overflow`, `transaction()` waits up to
-    `pool_timeout` seconds, then raises Unavailable("database").
+    Pool (asyncmy's): each transaction holds one connection from its first statement to COMMIT; a service
+    needs roughly as many as it runs transactions concurrently (HTTP requests + consumers + relay). Past
+    `pool_size + max_overflow`, `transaction()` waits up to `pool_timeout` seconds, then raises
+    Unavailable("database").
 
     Parameters follow `text()`: a literal colon followed by a word inside SQL (`'{"a":1}'`) would be
     read as a parameter — pass such values as parameters.
@@ -213,8 +312,7 @@ class MysqlDatabase:
             raise ValueError(f"MysqlDatabase takes one URL option, unix_socket; got {dict(parsed.query)}")
         self.url = parsed.render_as_string(hide_password=True)
         self._retry = pre_ping
-        connect = functools.partial(
-            asyncmy.connect,
+        connect = dict(
             host=parsed.host or "127.0.0.1",
             port=parsed.port or 3306,
             unix_socket=socket,
@@ -226,7 +324,7 @@ class MysqlDatabase:
             client_flag=CLIENT.FOUND_ROWS | CLIENT.MULTI_STATEMENTS,
             autocommit=False,
         )
-        self._pool = ConnectionPool(connect, pool_size, max_overflow, pool_timeout, pool_recycle)
+        self._pool = _Connections(connect, pool_size, max_overflow, pool_timeout, pool_recycle)
 
     def transaction(self) -> _Transaction:
         return _Transaction(self._pool, self._retry)
@@ -245,7 +343,7 @@ class _Transaction:
 
     __slots__ = ("_pool", "_retry", "_tx")
 
-    def __init__(self, pool: ConnectionPool, retry: bool) -> None:
+    def __init__(self, pool: _Connections, retry: bool) -> None:
         self._pool = pool
         self._retry = retry
 

@@ -6,8 +6,10 @@ and hopping threads per statement costs more than it saves.
 Group commit: a transaction that writes runs as a SAVEPOINT inside one outer transaction shared by every
 transaction of the same event-loop turn; the outer COMMIT runs once per turn, and no transaction returns
 before the COMMIT that covers it — so a caller never acts on data that could still be lost, and one
-COMMIT serves many requests. A transaction that only reads issues neither BEGIN nor COMMIT; if it ran
-while a group was open (it may have seen the group's writes), it waits for that COMMIT too.
+COMMIT serves many requests (the batched write path of docs/architecture.md). A transaction writes from
+its first call of a writing method of the port (`execute`, `executemany`, `write`); one that only
+`fetch`es issues neither BEGIN nor COMMIT, and if it ran while a group was open (it may have seen the
+group's writes), it waits for that COMMIT too.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from market.infra.tally import tally
 from market.kernel.db import Params, Row
 
 # Prepared statements kept per connection: more than one service's distinct SQL texts (sqlite3 keeps 128).
 _STATEMENTS = 512
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
 
 
 def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -38,30 +40,33 @@ class SqliteTx:
         self._conn = db.conn
         self.writes = False
 
-    def _before(self, sql: str) -> None:
-        if not self.writes and sql.lstrip()[:7].upper().startswith(_WRITES):
+    def _writing(self) -> None:
+        self._db.tally.statements += 1
+        if not self.writes:
             self._db.open_group()
             self._conn.execute("SAVEPOINT tx")
             self.writes = True
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        self._before(sql)
+        self._writing()
         return self._conn.execute(sql, params or {}).rowcount
 
     async def executemany(self, sql: str, rows: Sequence[Params]) -> None:
-        self._before(sql)
+        self._writing()
         self._conn.executemany(sql, rows)
 
     async def write(self, sql: str, params: Params | None = None) -> None:
         # A statement costs microseconds here, with no round trip to save: run it now.
-        self._before(sql)
+        self._writing()
         self._conn.execute(sql, params or {})
 
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None:
+        self._db.tally.statements += 1
         row: Row | None = self._conn.execute(sql, params or {}).fetchone()
         return row
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._db.tally.statements += 1
         return self._conn.execute(sql, params or {}).fetchall()
 
 
@@ -71,6 +76,7 @@ class SqliteDatabase:
     def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = str(path)
         self._readonly = readonly
+        self.tally = tally(Path(self.path).stem)
         if readonly:
             # Readers (the auditor) never take the write lock of a running service.
             self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None,
@@ -108,6 +114,7 @@ class SqliteDatabase:
             return
         self._group = None
         try:
+            self.tally.commits += 1
             self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if self.conn.in_transaction:

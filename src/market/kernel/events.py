@@ -1,32 +1,145 @@
-"""The event envelope of SPEC §6 and the topic each event type travels on."""
+"""The events of SPEC §6: the envelope every transport carries, and one typed payload per event type and
+version, which producers and consumers share (the services meet here, never in each other's code).
+
+A producer makes an envelope with `envelope(payload, order_id, at)`; a consumer reads it back with
+`envelope.body()`, which raises `MalformedEvent` for a payload that does not fit its type. A new version of
+an event is a new class with the same `TYPE` and the next `VERSION`; both stay readable while producers move.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
+from market.kernel import codec
 from market.kernel.clock import iso
+from market.kernel.money import Won
+from market.kernel.plan import Leg, Method
 
 ORDER_EVENTS = "order.events"
 PAYMENT_EVENTS = "payment.events"
 
-TOPIC_OF = {
-    "OrderCreated": ORDER_EVENTS,
-    "OrderFailed": ORDER_EVENTS,
-    "OrderCancellationRequested": ORDER_EVENTS,
-    "OrderCancelled": ORDER_EVENTS,
-    "PaymentCompleted": PAYMENT_EVENTS,
-    "PaymentFailed": PAYMENT_EVENTS,
-    "PaymentRefunded": PAYMENT_EVENTS,
+
+class MalformedEvent(ValueError):
+    """An envelope or a payload that is not what its type and version say: no retry can read it."""
+
+
+@dataclass(frozen=True)
+class LineBought:
+    product_id: str
+    quantity: int
+    unit_price: Won
+
+
+@dataclass(frozen=True)
+class LegOutcome:
+    """How far the payment service took a leg (its status, as the order shows it)."""
+
+    method: Method
+    amount: Won
+    status: str
+
+
+@dataclass(frozen=True)
+class OrderCreated:
+    """A PENDING order whose stock is held: what the payment service needs to take its payment."""
+
+    TYPE: ClassVar[str] = "OrderCreated"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+    total_amount: Won
+    items: tuple[LineBought, ...]
+    payments: tuple[Leg, ...]
+
+
+@dataclass(frozen=True)
+class OrderFailed:
+    TYPE: ClassVar[str] = "OrderFailed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrderCancellationRequested:
+    TYPE: ClassVar[str] = "OrderCancellationRequested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+
+
+@dataclass(frozen=True)
+class OrderCancelled:
+    TYPE: ClassVar[str] = "OrderCancelled"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+
+
+@dataclass(frozen=True)
+class PaymentCompleted:
+    TYPE: ClassVar[str] = "PaymentCompleted"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = PAYMENT_EVENTS
+    member_id: str
+    legs: tuple[LegOutcome, ...]
+    approved_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    TYPE: ClassVar[str] = "PaymentFailed"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = PAYMENT_EVENTS
+    member_id: str
+    legs: tuple[LegOutcome, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class PaymentRefunded:
+    TYPE: ClassVar[str] = "PaymentRefunded"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = PAYMENT_EVENTS
+    member_id: str
+    legs: tuple[LegOutcome, ...]
+    refunded_at: datetime
+
+
+Event = (
+    OrderCreated
+    | OrderFailed
+    | OrderCancellationRequested
+    | OrderCancelled
+    | PaymentCompleted
+    | PaymentFailed
+    | PaymentRefunded
+)
+EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
+    (cls.TYPE, cls.VERSION): cls
+    for cls in (
+        OrderCreated,
+        OrderFailed,
+        OrderCancellationRequested,
+        OrderCancelled,
+        PaymentCompleted,
+        PaymentFailed,
+        PaymentRefunded,
+    )
 }
+TOPIC_OF = {type_: cls.TOPIC for (type_, _), cls in EVENT_TYPES.items()}
 
 
 @dataclass(frozen=True)
 class Envelope:
+    """SPEC §6's envelope: `{event_id, type, version, occurred_at, order_id, payload}`."""
+
     type: str
     order_id: str
     payload: dict[str, Any]
@@ -37,6 +150,16 @@ class Envelope:
     @property
     def topic(self) -> str:
         return TOPIC_OF[self.type]
+
+    def body(self) -> Event:
+        """The typed payload; MalformedEvent if the type is unknown or the payload does not fit it."""
+        cls = EVENT_TYPES.get((self.type, self.version))
+        if cls is None:
+            raise MalformedEvent(f"unknown event {self.type} v{self.version}")
+        try:
+            return codec.build(cls, self.payload)
+        except ValueError as exc:
+            raise MalformedEvent(f"{self.type} v{self.version}: {exc}") from None
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -52,18 +175,27 @@ class Envelope:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> Envelope:
-        raw = orjson.loads(data)
-        return cls(
-            type=raw["type"],
-            order_id=raw["order_id"],
-            payload=raw["payload"],
-            occurred_at=raw["occurred_at"],
-            event_id=raw["event_id"],
-            version=raw.get("version", 1),
-        )
+        """The envelope in `data`; MalformedEvent if it is not one (its payload is read by `body`)."""
+        try:
+            raw = orjson.loads(data)
+            return cls(
+                type=str(raw["type"]),
+                order_id=str(raw["order_id"]),
+                payload=dict(raw["payload"]),
+                occurred_at=str(raw["occurred_at"]),
+                event_id=str(raw["event_id"]),
+                version=int(raw.get("version", 1)),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedEvent(f"not an event envelope: {exc}") from None
 
 
-def event(type_: str, order_id: str, at: datetime, **payload: Any) -> Envelope:
-    if type_ not in TOPIC_OF:
-        raise ValueError(f"unknown event type {type_}")
-    return Envelope(type=type_, order_id=order_id, payload=payload, occurred_at=iso(at) or "")
+def envelope(payload: Event, order_id: str, at: datetime) -> Envelope:
+    """The envelope announcing `payload` about an order, dated `at`."""
+    return Envelope(
+        type=payload.TYPE,
+        order_id=order_id,
+        payload=codec.plain(payload),
+        occurred_at=iso(at) or "",
+        version=payload.VERSION,
+    )

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from market.kernel.events import Envelope
 
-Handler = Callable[[Envelope], Awaitable[None]]
+Publish = Callable[[Sequence[Envelope]], Awaitable[None]]
 
 
 class Outbox(Protocol):
@@ -22,13 +22,23 @@ class Inbox(Protocol):
         ...
 
 
+class Consumer(Protocol):
+    """A service's side of a subscription: a poll's events at once, or one event at a time."""
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Handle the events (in order per order id) in one transaction: all of them or, raising, none."""
+        ...
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Handle one event in its own transaction (a batch that failed is retried one event at a time)."""
+        ...
+
+
 class OutboxStore(Protocol):
     """What the relay needs of a service's outbox table, outside any business transaction."""
 
-    async def pending(
-        self, limit: int, skip: frozenset[int], remove: Sequence[int] = ()
-    ) -> list[tuple[int, Envelope]]:
-        """Delete the rows `remove` (published), then the first `limit` rows not in `skip`: one transaction."""
+    async def relay(self, limit: int, publish: Publish) -> int:
+        """Publish up to `limit` of the oldest rows no other relay holds, then delete them; how many."""
         ...
 
     async def backlog(self) -> int: ...
@@ -41,6 +51,6 @@ class Publisher(Protocol):
 
 
 class Subscriber(Protocol):
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        """Deliver every event of `topic` to `handler`, once per consumer group, in order per order id."""
+    def subscribe(self, topic: str, group: str, consumer: Consumer) -> None:
+        """Deliver every event of `topic` to `consumer`, once per consumer group, in order per order id."""
         ...

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.messaging import Inbox, Outbox
 from market.order.domain import KeyUse, Order, OrderStatus
-from market.payment.domain.coupons import IssuedCoupon
 
 
 class OrderRepository(Protocol):
@@ -28,6 +28,10 @@ class OrderRepository(Protocol):
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
         """Up to `limit` of the member's orders, newest first, older than `cursor` (an order id)."""
+        ...
+
+    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of these orders that exists."""
         ...
 
 
@@ -137,12 +141,14 @@ class Coupons(Protocol):
 
 
 class StatusWatch(Protocol):
-    """Wakes requests that wait for an order to settle (`Prefer: wait=N`) when its status changes."""
+    """Wakes requests that wait for an order to settle (`Prefer: wait=N`) when its status changes, on this
+    replica or another."""
 
     def notify(self, order: Order) -> None:
         """Wake the waiters of this order with it: call it only once the order's new state is committed."""
         ...
 
-    async def wait(self, order_id: str, timeout: float) -> Order | None:  # noqa: ASYNC109 (the port's contract)
-        """The order `notify` is called with, or None after `timeout` seconds, whichever comes first."""
+    async def wait(self, order_id: str, seen: str, timeout: float) -> Order | None:  # noqa: ASYNC109
+        """The order `notify` is called with; None once its status is no longer `seen` (read it again) or
+        after `timeout` seconds, whichever comes first."""
         ...

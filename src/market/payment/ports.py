@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.kernel.messaging import Inbox, Outbox
-from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import Payment, PaymentStatus
 
 

@@ -129,13 +129,20 @@ class ProductService:
         async with self._uow() as uow:
             return await self._release(uow, order_id, self._clock.now())
 
-    async def handle(self, envelope: Envelope) -> None:
-        """Consume an order event: a failed or cancelled order gives its stock back, once per event."""
-        if envelope.type not in RELEASING_EVENTS:
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Consume order events: a failed or cancelled order gives its stock back, once per event; one
+        transaction for the batch."""
+        releasing = [e for e in envelopes if e.type in RELEASING_EVENTS]
+        if not releasing:
             return
         async with self._uow() as uow:
-            if await uow.inbox.claim(envelope):
-                await self._release(uow, envelope.order_id, self._clock.now())
+            for envelope in releasing:
+                if await uow.inbox.claim(envelope):
+                    await self._release(uow, envelope.order_id, self._clock.now())
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Consume one order event (see `handle_batch`)."""
+        await self.handle_batch([envelope])
 
     async def _check_on_sale(
         self, uow: UnitOfWork, product_ids: list[str], prices: Mapping[str, int]

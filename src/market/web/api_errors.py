@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from market.web.problems import status_of
+from fastapi import FastAPI
+
+from market.web.codes import status_of
 
 _MEMBER = ("UNAUTHORIZED",)
 _ADMIN = ("UNAUTHORIZED", "FORBIDDEN")
@@ -155,3 +157,15 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
         schemas.pop(name, None)
     schemas["Problem"] = PROBLEM_SCHEMA
     return schema
+
+
+def install(app: FastAPI) -> None:
+    """Write every operation's problem+json answers into the app's OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

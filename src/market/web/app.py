@@ -13,10 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from market.web import problems
+from market.web import api_errors, problems
 from market.web.json import FastJSON
-from market.web.lanes import FastLanes
-from market.web.lanes import serve as serve_lane
 from market.web.metrics import observe
 
 API_PREFIX = "/api/v1"
@@ -59,36 +57,14 @@ class MetricsMiddleware:
             observe(scope["method"], self._route(scope), status, time.perf_counter() - start)
 
 
-class MarketAPI(FastAPI):
-    """FastAPI with the fast lanes (market.web.lanes) in front of its whole middleware stack.
-
-    A request a lane matches skips FastAPI's and Starlette's per-request layers (telemetry, body limit,
-    error middleware, ours), which cost a laned `GET /orders/{id}` about 30 µs of its ~230 µs of CPU
-    (docs/performance.md, ninth round); the lane counts it in the request metrics and sends the 500 of an
-    unexpected error itself. Any other request, and one a lane declines, takes the framework's path.
-    """
-
-    def __init__(self, *, lanes: FastLanes | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.lanes = lanes if lanes is not None else FastLanes()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (hit := self.lanes.match(scope["method"], scope["path"])):
-            await serve_lane(hit, scope, receive, send, super().__call__)
-            return
-        await super().__call__(scope, receive, send)
-
-
 def build_app(
     title: str,
     routers: Sequence[APIRouter],
     ready_checks: dict[str, ReadyCheck],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
-    lanes: FastLanes | None = None,
-) -> MarketAPI:
-    """The app of `routers`; `lanes` (see market.web.lanes) may be filled later, e.g. in `lifespan`."""
-    app = MarketAPI(
-        lanes=lanes,
+) -> FastAPI:
+    """The app of `routers` (more may be included later, e.g. in `lifespan`)."""
+    app = FastAPI(
         title=title,
         version="1.0.0",
         lifespan=lifespan,
@@ -96,6 +72,7 @@ def build_app(
         description="Order & payment platform. Errors are application/problem+json with a stable `code`.",
     )
     problems.install(app)
+    api_errors.install(app)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
 
@@ -115,23 +92,15 @@ def build_app(
             return problems.problem(503, "NOT_READY", "some dependencies are not reachable", checks=failed)
         return FastJSON({"status": "ready", "checks": sorted(ready_checks)})
 
-    async def echoed(request: Request) -> Response | None:
-        """Its JSON body back; None if the body is not JSON."""
+    @app.post("/api/v1/echo", tags=["operations"], include_in_schema=False)
+    async def echo(request: Request) -> Response:
+        """Answers its JSON body: the benchmark's ceiling of this server stack (parse, route, answer)."""
         body = await request.body()
         try:
             orjson.loads(body or b"null")
         except orjson.JSONDecodeError:
-            return None
+            return problems.problem(422, "VALIDATION_ERROR", "the body is not JSON")
         return Response(body, media_type="application/json")
-
-    @app.post("/api/v1/echo", tags=["operations"], include_in_schema=False)
-    async def echo(request: Request) -> Response:
-        """Answers its JSON body: the benchmark's ceiling of this server stack (parse, route, answer)."""
-        answer = await echoed(request)
-        return answer or problems.problem(422, "VALIDATION_ERROR", "the body is not JSON")
-
-    # The ceiling goes the way the orders' hot requests go, through a lane; the route answers a non-JSON body.
-    app.lanes.add("POST", "/api/v1/echo", echoed)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def metrics() -> Response:

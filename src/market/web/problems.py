@@ -12,54 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from market.kernel.errors import DomainError, Unavailable
+from market.web.codes import CODE_OF_STATUS, TITLES, status_of
 
 log = logging.getLogger("market.web")
-
-STATUS_OF_CODE: dict[str, int] = {
-    "OUT_OF_STOCK": 409,
-    "ORDER_NOT_CANCELLABLE": 409,
-    "CANCEL_WINDOW_EXPIRED": 409,
-    "IDEMPOTENCY_KEY_IN_USE": 409,
-    "EMAIL_TAKEN": 409,
-    "STOCK_RELEASED": 409,
-    "PRICE_CHANGED": 409,
-    "POINTS_REFUNDED": 409,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "RATE_LIMITED": 429,
-    "UPSTREAM_UNAVAILABLE": 503,
-    "NOT_READY": 503,
-    "INTERNAL_ERROR": 500,
-}
-TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-CODE_OF_STATUS = {
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "RATE_LIMITED",
-}
-
-
-def status_of(code: str) -> int:
-    """Every business-rule code answers 422 unless SPEC names another status."""
-    return STATUS_OF_CODE.get(code, 422)
 
 
 def problem(
@@ -121,17 +76,7 @@ def response_for(exc: Exception) -> Response | None:
 
 
 def install(app: FastAPI) -> None:
-    """Answer every error as problem+json, and say so in the app's OpenAPI document (market.web.api_errors)."""
-    from market.web import api_errors  # it reads this module's statuses
-
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = api_errors.document(generate())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    """Answer every error as problem+json (the OpenAPI document says so: market.web.api_errors)."""
 
     async def on_expected(_: Request, exc: Exception) -> Response:
         response = response_for(exc)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from market.infra.bus import InProcessBus
 from market.infra.migrations import OUTBOX_INBOX, migrate
 from market.infra.outbox import OutboxRelay, SqlInbox, SqlOutbox, SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
-from market.kernel.events import ORDER_EVENTS, Envelope, event
+from market.kernel.events import ORDER_EVENTS, Envelope
+from tests.events import Consuming, event
 
 
 async def make_db(tmp_path: Path, name: str) -> SqliteDatabase:
@@ -41,8 +45,7 @@ async def test_relay_delivers_every_event_in_order_per_order_then_empties_the_ou
     async def handler(env: Envelope) -> None:
         seen.append((env.order_id, env.type))
 
-    bus.subscribe(ORDER_EVENTS, "payment", handler)
-    await bus.start()
+    bus.subscribe(ORDER_EVENTS, "payment", Consuming(handler))
     relay = OutboxRelay("order", SqlOutboxStore(db), bus, wake, batch=7)
     task = asyncio.create_task(relay.run())
     now = ManualClock().now()
@@ -55,7 +58,6 @@ async def test_relay_delivers_every_event_in_order_per_order_then_empties_the_ou
     await wait_for(lambda: len(seen) == 40)
     for i in range(20):
         assert [t for o, t in seen if o == f"ord_{i}"] == ["OrderCreated", "OrderCancellationRequested"]
-    await relay.stop()
     task.cancel()
     await bus.stop()
     assert await SqlOutboxStore(db).backlog() == 0
@@ -67,7 +69,7 @@ async def test_a_failing_consumer_gets_the_event_again_and_the_row_stays_until_i
     db, wake, bus = (
         await make_db(tmp_path, "order"),
         asyncio.Event(),
-        InProcessBus(partitions=2, retry_backoff=0.01),
+        InProcessBus(partitions=2),
     )
     attempts: list[str] = []
 
@@ -76,15 +78,14 @@ async def test_a_failing_consumer_gets_the_event_again_and_the_row_stays_until_i
         if len(attempts) < 3:
             raise RuntimeError("database busy")
 
-    bus.subscribe(ORDER_EVENTS, "product", flaky)
-    await bus.start()
+    bus.subscribe(ORDER_EVENTS, "product", Consuming(flaky))
     relay = OutboxRelay("order", SqlOutboxStore(db), bus, wake)
     task = asyncio.create_task(relay.run())
     env = event("OrderFailed", "ord_1", ManualClock().now(), member_id="m", reason="PG_DECLINED")
     await write_events(db, wake, [env])
-    await wait_for(lambda: len(attempts) == 3)
+    await wait_for(lambda: len(attempts) == 3)  # the batch, then the event alone, retried until it passes
     assert set(attempts) == {env.event_id}
-    await relay.stop()
+    await wait_for(lambda: not wake.is_set())
     task.cancel()
     await bus.stop()
     assert await SqlOutboxStore(db).backlog() == 0
@@ -100,8 +101,7 @@ async def test_rows_not_yet_handled_survive_a_crash_and_are_published_after_rest
     async def never_finishes(e: Envelope) -> None:
         await gate.wait()
 
-    stuck_bus.subscribe(ORDER_EVENTS, "payment", never_finishes)
-    await stuck_bus.start()
+    stuck_bus.subscribe(ORDER_EVENTS, "payment", Consuming(never_finishes))
     relay = OutboxRelay("order", SqlOutboxStore(db), stuck_bus, wake)
     task = asyncio.create_task(relay.run())
     await asyncio.sleep(0.1)
@@ -115,12 +115,10 @@ async def test_rows_not_yet_handled_survive_a_crash_and_are_published_after_rest
     async def record(e: Envelope) -> None:
         received.append(e.event_id)
 
-    bus.subscribe(ORDER_EVENTS, "payment", record)
-    await bus.start()
+    bus.subscribe(ORDER_EVENTS, "payment", Consuming(record))
     relay = OutboxRelay("order", SqlOutboxStore(db), bus, asyncio.Event())
     task = asyncio.create_task(relay.run())
     await wait_for(lambda: received == [env.event_id])
-    await relay.stop()
     task.cancel()
     await bus.stop()
 
@@ -141,17 +139,26 @@ async def test_migrations_apply_once(tmp_path: Path) -> None:
     assert await migrate(db, [OUTBOX_INBOX, "CREATE TABLE t (id VARCHAR(64) PRIMARY KEY)"]) == 1
 
 
-async def test_removing_published_rows_takes_exactly_those_rows_however_many(tmp_path: Path) -> None:
+async def test_a_relay_turn_publishes_the_oldest_rows_then_deletes_exactly_those(tmp_path: Path) -> None:
     db, wake = await make_db(tmp_path, "order"), asyncio.Event()
     now = ManualClock().now()
     await write_events(db, wake, [event("OrderCreated", f"ord_{i}", now, member_id="m") for i in range(700)])
-    store = SqlOutboxStore(db)
-    pending = await store.pending(700, frozenset())
-    published = [seq for seq, _ in pending if seq % 3]  # more than two chunks' worth, with gaps
-    await store.pending(0, frozenset(), remove=published)
-    left = await store.pending(700, frozenset())
-    assert [seq for seq, _ in left] == [seq for seq, _ in pending if not seq % 3]
-    assert len(published) > 2 * 200
+    store, published = SqlOutboxStore(db), []
+
+    async def publish(envelopes: Sequence[Envelope]) -> None:
+        published.extend(e.order_id for e in envelopes)
+
+    assert await store.relay(500, publish) == 500
+    assert published == [f"ord_{i}" for i in range(500)] and await store.backlog() == 200
+
+    async def broker_down(envelopes: Sequence[Envelope]) -> None:
+        raise ConnectionError("broker unreachable")
+
+    with pytest.raises(ConnectionError):
+        await store.relay(500, broker_down)
+    assert await store.backlog() == 200  # left for the next turn
+    assert await store.relay(500, publish) == 200 and await store.backlog() == 0
+    assert published[500:] == [f"ord_{i}" for i in range(500, 700)]
 
 
 async def test_a_relay_cancelled_as_a_write_wakes_it_ends(tmp_path: Path) -> None:

@@ -7,20 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from market.member.adapters.rest import router
 from market.member.use_cases import MemberService
-from market.web import problems
+from market.web.app import build_app
 from market.web.auth import Auth
 from tests.openapi_conformance import conforming
 
 
 @pytest.fixture
 async def api(members: MemberService, auth: Auth) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    problems.install(app)
-    app.include_router(router(members, auth), prefix="/api/v1")
+    app = build_app("test", [router(members, auth)], {})
     hooks = {"response": [conforming(app.openapi())]}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://test/api/v1", event_hooks=hooks

@@ -20,13 +20,12 @@ def world() -> World:
     return w
 
 
-@pytest.fixture(params=["framework", "laned"])
-async def http(world: World, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture
+async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the order router mounted at /api/v1 on a tiny app, over the world's service.
 
-    Every test runs twice: on the routes alone, and with the fast lanes in front (market.web.lanes).
     Every answer must be one the app's OpenAPI document lists (tests/openapi_conformance.py)."""
-    app = app_of(world, laned=request.param == "laned")
+    app = app_of(world)
     hooks = {"response": [conforming(app.openapi())]}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test", event_hooks=hooks

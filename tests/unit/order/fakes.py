@@ -9,15 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from market.kernel.clock import ManualClock, iso
+from market.kernel.coupons import AVAILABLE, FIXED, CouponDefinition, IssuedCoupon
 from market.kernel.errors import DomainError, Unavailable
-from market.kernel.events import Envelope, event
+from market.kernel.events import Envelope
+from market.kernel.plan import Leg, Method
 from market.order.adapters.memory import OrderState, memory_uow
-from market.order.adapters.watch import AsyncioStatusWatch
+from market.order.adapters.watch import StatusWatch
 from market.order.domain import Order
 from market.order.ports import MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
 from market.order.use_cases import OrderService
-from market.payment.domain.coupons import AVAILABLE, FIXED, CouponDefinition, IssuedCoupon
-from market.payment.domain.rules import Leg, Method
+from market.order.use_cases.idempotency import Idempotency
+from market.order.use_cases.placing import Placing
+from tests.events import event
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -120,13 +123,18 @@ class World:
     members: FakeMembers = field(default_factory=FakeMembers)
     catalog: FakeCatalog = field(default_factory=FakeCatalog)
     coupons: FakeCoupons = field(default_factory=FakeCoupons)
-    watch: AsyncioStatusWatch = field(default_factory=AsyncioStatusWatch)
 
     def __post_init__(self) -> None:
         self.rewire(memory_uow(self.state))
 
     def rewire(self, uow: UnitOfWorkFactory) -> None:
         """Rebuild the service over another unit-of-work factory (one that fails, say)."""
+
+        async def statuses(order_ids: Sequence[str]) -> dict[str, str]:
+            async with uow() as unit:
+                return await unit.orders.statuses(order_ids)
+
+        self.watch = StatusWatch(statuses, interval=0.01)
         self.service = OrderService(
             uow=uow,
             clock=self.clock,
@@ -135,6 +143,14 @@ class World:
             coupons=self.coupons,
             watch=self.watch,
         )
+
+    @property
+    def keys(self) -> Idempotency:
+        return self.service._keys
+
+    @property
+    def placing(self) -> Placing:
+        return self.service._placing
 
     def member(self, member_id: str = "mem_1", points: int = 0, active: bool = True) -> str:
         self.members.members[member_id] = MemberSnapshot(member_id, active, points)
@@ -149,7 +165,9 @@ class World:
         return [e for e in self.state.outbox if type_ is None or e.type == type_]
 
     async def pay(self, order: Order, **payload: Any) -> Envelope:
-        legs = [{"method": leg.method, "amount": leg.amount, "status": "APPROVED"} for leg in order.payments]
+        legs = [
+            {"method": leg.method.value, "amount": leg.amount, "status": "APPROVED"} for leg in order.payments
+        ]
         payload = {
             "member_id": order.member_id,
             "legs": legs,
@@ -161,7 +179,9 @@ class World:
         return envelope
 
     async def fail(self, order: Order, reason: str = "PG_DECLINED") -> Envelope:
-        legs = [{"method": leg.method, "amount": leg.amount, "status": "FAILED"} for leg in order.payments]
+        legs = [
+            {"method": leg.method.value, "amount": leg.amount, "status": "FAILED"} for leg in order.payments
+        ]
         envelope = event(
             "PaymentFailed", order.id, self.clock.now(), member_id=order.member_id, reason=reason, legs=legs
         )
@@ -169,7 +189,9 @@ class World:
         return envelope
 
     async def refund(self, order: Order) -> Envelope:
-        legs = [{"method": leg.method, "amount": leg.amount, "status": "REFUNDED"} for leg in order.payments]
+        legs = [
+            {"method": leg.method.value, "amount": leg.amount, "status": "REFUNDED"} for leg in order.payments
+        ]
         envelope = event(
             "PaymentRefunded",
             order.id,

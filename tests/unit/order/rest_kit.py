@@ -13,11 +13,8 @@ import jwt
 from fastapi import FastAPI
 
 from market.order.adapters.rest import router
-from market.order.adapters.rest_lanes import register
-from market.web import problems
-from market.web.app import MarketAPI
+from market.web.app import build_app
 from market.web.auth import ALGORITHM, Auth, TokenSettings
-from market.web.lanes import FastLanes
 from tests.unit.order.fakes import World
 
 SETTINGS = TokenSettings(secret="a-test-secret-that-is-long-enough-for-hs256")
@@ -39,14 +36,9 @@ def token(member_id: str, role: str = "member") -> dict[str, str]:
 ALICE = token("mem_1")
 
 
-def app_of(world: World, laned: bool = False) -> FastAPI:
-    """The order routes; `laned`: with their fast lanes in front, as the composition roots serve them."""
-    lanes = FastLanes()
-    if laned:
-        register(world.service, Auth(SETTINGS), lanes)
-    app = MarketAPI(lanes=lanes)
-    problems.install(app)
-    app.include_router(router(world.service, Auth(SETTINGS)), prefix="/api/v1")
+def app_of(world: World) -> FastAPI:
+    """The order routes on a tiny app, with the platform's problem+json answers and OpenAPI errors."""
+    app = build_app("test", [router(world.service, Auth(SETTINGS))], {})
     return app
 
 

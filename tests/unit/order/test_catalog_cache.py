@@ -20,7 +20,7 @@ from market.kernel.errors import DomainError
 from market.order.adapters.catalog_cache import CachedCatalog
 from market.order.adapters.memory import OrderState
 from market.order.adapters.memory import memory_uow as order_uow
-from market.order.adapters.watch import AsyncioStatusWatch
+from market.order.adapters.watch import StatusWatch
 from market.order.domain import Order
 from market.order.ports import MemberSnapshot, ProductSnapshot
 from market.order.use_cases import OrderService
@@ -57,6 +57,10 @@ class CountedCatalog:
         await self._catalog.release_stock(order_id)
 
 
+async def _no_statuses(order_ids: object) -> dict[str, str]:
+    return {}
+
+
 @dataclass
 class Shop:
     clock: ManualClock = field(default_factory=lambda: ManualClock(START))
@@ -75,7 +79,7 @@ class Shop:
             members=members,
             catalog=CachedCatalog(self.catalog, self.clock, ttl_seconds=TTL, size=100),
             coupons=FakeCoupons(),
-            watch=AsyncioStatusWatch(),
+            watch=StatusWatch(_no_statuses),
         )
 
     async def product(self, price: int, stock: int = 5) -> str:

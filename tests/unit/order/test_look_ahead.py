@@ -16,7 +16,7 @@ from tests.unit.order.rest_kit import post_order, problem
 
 async def test_the_member_is_read_while_the_key_is_claimed(http: httpx.AsyncClient, world: World) -> None:
     reading = asyncio.Event()
-    get_member, begin = world.members.get_member, world.service.begin
+    get_member, begin = world.members.get_member, world.keys.begin
 
     async def get_member_seen(member_id: str) -> MemberSnapshot | None:
         reading.set()
@@ -28,7 +28,7 @@ async def test_the_member_is_read_while_the_key_is_claimed(http: httpx.AsyncClie
         return await begin(*args, **kwargs)
 
     world.members.get_member = get_member_seen  # type: ignore[method-assign]
-    world.service.begin = claim_once_the_member_is_being_read  # type: ignore[method-assign]
+    world.keys.begin = claim_once_the_member_is_being_read  # type: ignore[method-assign]
     placed = await post_order(http, key="k1")
     assert placed.status_code == 201, placed.text
     assert list(world.state.orders) == [placed.json()["id"]]

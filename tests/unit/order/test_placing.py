@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from market.kernel.errors import DomainError, Unavailable
+from market.kernel.plan import Leg
 from market.order.adapters.memory import memory_uow
-from market.payment.domain.rules import Leg
 from tests.unit.order.fakes import World, bnpl, coupon, pg, points
 
 A = ("prd_a", 1)  # 5,000 won

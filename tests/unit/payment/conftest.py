@@ -14,16 +14,18 @@ import pytest
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
-from market.kernel.events import Envelope, event
+from market.kernel.events import Envelope
 from market.kernel.ids import new_id
 from market.payment.adapters.memory import MemoryState, memory_uow
-from market.payment.adapters.sandbox import MIGRATIONS, Sandbox
-from market.payment.adapters.sandbox_gateway import SandboxBnplGateway, SandboxCardGateway
-from market.payment.domain.coupons import IssuedCoupon
+from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
 from market.payment.domain.payment import Payment
 from market.payment.ports import BnplContract, CardCharge
 from market.payment.use_cases import PaymentService
+from market.pg_sandbox.core import MIGRATIONS, Sandbox
+from market.pg_sandbox.transport import InProcessTransport
+from tests.events import event
 
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
@@ -71,7 +73,7 @@ class FakePoints:
 class FlakyCard:
     """The sandbox card gateway, with an outage switch per operation (confirm, cancel, lookup)."""
 
-    def __init__(self, inner: SandboxCardGateway) -> None:
+    def __init__(self, inner: TossCardGateway) -> None:
         self.inner = inner
         self.down: set[str] = set()
         self.confirms = 0
@@ -105,7 +107,7 @@ class World:
     points: FakePoints
     sandbox: Sandbox
     card: FlakyCard
-    bnpl: SandboxBnplGateway
+    bnpl: TossBnplGateway
     service: PaymentService
 
     def member(self, points: int = 0) -> str:
@@ -141,11 +143,13 @@ class World:
             payments=plan,
         )
         await self.service.handle(envelope)
+        await self.service.idle()
         return envelope
 
     async def cancel(self, order_id: str, member_id: str) -> Envelope:
         envelope = event("OrderCancellationRequested", order_id, self.clock.now(), member_id=member_id)
         await self.service.handle(envelope)
+        await self.service.idle()
         return envelope
 
     async def payment(self, order_id: str) -> Payment:
@@ -203,8 +207,8 @@ def world(sandbox_db: SqliteDatabase) -> World:
     state = MemoryState()
     points = FakePoints()
     sandbox = Sandbox(sandbox_db, clock)
-    card = FlakyCard(SandboxCardGateway(sandbox))
-    bnpl_gateway = SandboxBnplGateway(sandbox)
+    card = FlakyCard(TossCardGateway(InProcessTransport(sandbox)))
+    bnpl_gateway = TossBnplGateway(InProcessTransport(sandbox))
     service = PaymentService(
         uow=memory_uow(state),
         clock=clock,

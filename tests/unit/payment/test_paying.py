@@ -177,7 +177,7 @@ async def test_duplicate_order_created_changes_nothing(world: World) -> None:
 
 
 async def test_other_event_types_are_ignored(world: World) -> None:
-    from market.kernel.events import event
+    from tests.events import event
 
     await world.service.handle(event("OrderCancelled", "ord_x", world.clock.now(), member_id="mem_x"))
 

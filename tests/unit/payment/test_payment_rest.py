@@ -9,10 +9,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from fastapi import FastAPI
 
 from market.payment.adapters.rest import router
-from market.web import problems
+from market.web.app import build_app
 from market.web.auth import ALGORITHM, Auth, TokenSettings
 from tests.openapi_conformance import conforming
 from tests.unit.payment.conftest import START, World, pg
@@ -36,9 +35,7 @@ ADMIN = bearer("mem_admin", "admin")
 
 @pytest.fixture
 async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    problems.install(app)
-    app.include_router(router(world.service, Auth(SETTINGS)), prefix="/api/v1")
+    app = build_app("test", [router(world.service, Auth(SETTINGS))], {})
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://payment.test",

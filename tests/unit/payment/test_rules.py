@@ -7,8 +7,8 @@ from itertools import combinations
 
 import pytest
 
-from market.payment.domain.coupons import AVAILABLE, FIXED, PERCENT, USED, CouponDefinition, IssuedCoupon
-from market.payment.domain.rules import Leg, Method, PlanContext, first_broken
+from market.kernel.coupons import AVAILABLE, FIXED, PERCENT, USED, CouponDefinition, IssuedCoupon
+from market.kernel.plan import Leg, Method, PlanContext, first_broken
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 PG, POINT, COUPON, BNPL = Method.PG, Method.POINT, Method.COUPON, Method.BNPL

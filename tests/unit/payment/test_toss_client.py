@@ -14,7 +14,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from market.kernel.errors import DomainError, Unavailable
-from market.payment.adapters.toss import HttpBnplGateway, TossCardGateway
+from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway
 from market.payment.ports import GatewayTimeout
 
 Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -36,7 +36,7 @@ class FakePg:
         self.requests: list[Heard] = []
         self._runner = web.AppRunner(self._app())
         self.url = ""
-        self._gateways: list[TossCardGateway | HttpBnplGateway] = []
+        self._gateways: list[TossCardGateway | TossBnplGateway] = []
 
     def _app(self) -> web.Application:
         app = web.Application()
@@ -61,12 +61,12 @@ class FakePg:
         await self._runner.cleanup()
 
     def cards(self) -> TossCardGateway:
-        gateway = TossCardGateway(self.url + "/", "test_sk_x", timeout=1.0)
+        gateway = TossCardGateway(HttpTransport(self.url + "/", "test_sk_x", timeout=1.0))
         self._gateways.append(gateway)
         return gateway
 
-    def bnpl(self) -> HttpBnplGateway:
-        gateway = HttpBnplGateway(self.url, "test_sk_x", timeout=1.0)
+    def bnpl(self) -> TossBnplGateway:
+        gateway = TossBnplGateway(HttpTransport(self.url, "test_sk_x", timeout=1.0))
         self._gateways.append(gateway)
         return gateway
 

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from fastapi import FastAPI
 
 from market.product.adapters.rest import router
 from market.product.use_cases import ProductService
-from market.web import problems
+from market.web.app import build_app
 from market.web.auth import ALGORITHM, Auth, TokenSettings
 from tests.openapi_conformance import conforming
 
@@ -40,9 +39,7 @@ ADMIN, MEMBER = bearer("admin"), bearer("member")
 
 @pytest.fixture
 async def api(products: ProductService) -> AsyncIterator[httpx.AsyncClient]:
-    app = FastAPI()
-    problems.install(app)
-    app.include_router(router(products, Auth(SETTINGS)), prefix="/api/v1")
+    app = build_app("test", [router(products, Auth(SETTINGS))], {})
     hooks = {"response": [conforming(app.openapi())]}
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url="http://test/api/v1", event_hooks=hooks

@@ -8,10 +8,10 @@ import pytest
 
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
-from market.kernel.events import event
 from market.product.adapters.memory import ProductState
 from market.product.domain import Product
 from market.product.use_cases import ProductService
+from tests.events import event
 
 
 async def stock_of(products: ProductService, product: Product) -> int:

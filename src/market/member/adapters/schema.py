@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from market.infra.jobs import LEASES
+
 MEMBERS_AND_LEDGER = """
 CREATE TABLE members (
     id VARCHAR(64) PRIMARY KEY,
@@ -28,4 +30,4 @@ CREATE TABLE point_ledger (
 CREATE INDEX ix_point_ledger_member ON point_ledger (member_id, id)
 """
 
-MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER]
+MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES]

@@ -20,8 +20,8 @@ from market.grpc_gen.v1 import (
     product_pb2_grpc,
 )
 from market.infra.grpc import CallPolicy, call
+from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.order.ports import MemberSnapshot, ProductSnapshot
-from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
 
 
 class GrpcMembers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -51,6 +51,9 @@ class MemoryOrders:
             return False
         self._s.orders[order.id] = order
         return True
+
+    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self._s.orders[i].status.value for i in order_ids if i in self._s.orders}
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
         mine = [

@@ -8,18 +8,19 @@ one UPDATE, and reading an order one row.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 
 from market.infra.outbox import SqlInbox, SqlOutbox
-from market.kernel.clock import Clock, iso, parse_iso, parse_iso_required
+from market.kernel import codec
+from market.kernel.clock import Clock, iso
 from market.kernel.db import Database, Row, Tx, transaction_uow
 from market.kernel.db import for_update as locking
 from market.order.adapters.sql_keys import SqlIdempotencyKeys
-from market.order.domain import Line, Order, OrderStatus, PaymentLeg, TimelineEntry
+from market.order.domain import Order, OrderStatus
 
 _COLUMNS = (
     "id, member_id, status, total_amount, items, payments, timeline, failure_reason, created_at, paid_at,"
@@ -29,7 +30,7 @@ _VALUES = ", ".join(f":{name.strip()}" for name in _COLUMNS.split(","))
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return orjson.dumps(codec.plain(value)).decode()
 
 
 def _row(order: Order) -> dict[str, Any]:
@@ -38,31 +39,9 @@ def _row(order: Order) -> dict[str, Any]:
         "member_id": order.member_id,
         "status": order.status.value,
         "total_amount": order.total_amount,
-        "items": _json(
-            [
-                {
-                    "product_id": i.product_id,
-                    "name": i.name,
-                    "unit_price": i.unit_price,
-                    "quantity": i.quantity,
-                    "line_amount": i.line_amount,
-                }
-                for i in order.items
-            ]
-        ),
-        "payments": _json(
-            [
-                {
-                    "method": p.method,
-                    "amount": p.amount,
-                    "status": p.status,
-                    "payment_key": p.payment_key,
-                    "coupon_id": p.coupon_id,
-                }
-                for p in order.payments
-            ]
-        ),
-        "timeline": _json([{"at": iso(t.at), "event": t.event, "detail": t.detail} for t in order.timeline]),
+        "items": _json(order.items),
+        "payments": _json(order.payments),
+        "timeline": _json(order.timeline),
         "failure_reason": order.failure_reason,
         "created_at": iso(order.created_at),
         "paid_at": iso(order.paid_at),
@@ -72,27 +51,8 @@ def _row(order: Order) -> dict[str, Any]:
 
 
 def _order(row: Row) -> Order:
-    items = orjson.loads(row["items"])
-    legs = orjson.loads(row["payments"])
-    timeline = orjson.loads(row["timeline"])
-    return Order(
-        id=row["id"],
-        member_id=row["member_id"],
-        status=OrderStatus(row["status"]),
-        total_amount=int(row["total_amount"]),
-        items=tuple(Line(i["product_id"], i["name"], i["unit_price"], i["quantity"]) for i in items),
-        payments=tuple(
-            PaymentLeg(p["method"], p["amount"], p["status"], p.get("payment_key"), p.get("coupon_id"))
-            for p in legs
-        ),
-        created_at=parse_iso_required(row["created_at"]),
-        timeline=tuple(
-            TimelineEntry(parse_iso_required(t["at"]), t["event"], t.get("detail")) for t in timeline
-        ),
-        failure_reason=row["failure_reason"],
-        paid_at=parse_iso(row["paid_at"]),
-        cancelled_at=parse_iso(row["cancelled_at"]),
-    )
+    fields = {name: orjson.loads(row[name]) for name in ("items", "payments", "timeline")}
+    return codec.build(Order, {**row, **fields})
 
 
 class SqlOrders:
@@ -137,6 +97,16 @@ class SqlOrders:
             {"m": member_id, "cursor": cursor, "n": limit},
         )
         return [_order(r) for r in rows]
+
+    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
+        if not order_ids:
+            return {}
+        marks = ", ".join(f":o{i}" for i in range(len(order_ids)))
+        rows = await self._tx.fetchall(
+            f"SELECT id, status FROM orders WHERE id IN ({marks})",
+            {f"o{i}": order_id for i, order_id in enumerate(order_ids)},
+        )
+        return {r["id"]: r["status"] for r in rows}
 
 
 class SqlUnitOfWork:

@@ -14,12 +14,13 @@ from market.order.domain.lines import MAX_LINES, MAX_QUANTITY, Line, Offer, chec
 from market.order.domain.order import (
     CANCEL_WINDOW,
     Order,
+    OrderLeg,
     OrderStatus,
-    PaymentLeg,
     TimelineEntry,
     new_order_id,
 )
-from market.order.domain.saga import REACTIONS, cancellation_requested, order_created
+from market.order.domain.saga import cancellation_requested, order_created, react
+from market.order.domain.view import order_view
 
 __all__ = [
     "ABANDONED_AFTER",
@@ -29,13 +30,12 @@ __all__ = [
     "KEY_RETENTION",
     "MAX_LINES",
     "MAX_QUANTITY",
-    "REACTIONS",
     "KeyUse",
     "Line",
     "Offer",
     "Order",
+    "OrderLeg",
     "OrderStatus",
-    "PaymentLeg",
     "Replay",
     "Started",
     "TimelineEntry",
@@ -43,6 +43,8 @@ __all__ = [
     "check_lines",
     "new_order_id",
     "order_created",
+    "order_view",
     "price_lines",
+    "react",
     "replay_of",
 ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from market.kernel.errors import DomainError
+from market.kernel.money import Won
 
 MAX_LINES = 50
 MAX_QUANTITY = 999
@@ -27,11 +28,11 @@ class Offer(Protocol):
 class Line:
     product_id: str
     name: str
-    unit_price: int
+    unit_price: Won
     quantity: int
 
     @property
-    def line_amount(self) -> int:
+    def line_amount(self) -> Won:
         return self.unit_price * self.quantity
 
 

@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from market.kernel.errors import DomainError
 from market.kernel.ids import new_id
+from market.kernel.money import Won
+from market.kernel.plan import Leg, Method
 from market.order.domain.lines import Line
 
 CANCEL_WINDOW = timedelta(hours=24)
@@ -29,7 +31,6 @@ TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CANCELLING: frozenset({OrderStatus.CANCELLED}),
 }
 LEG_PENDING = "PENDING"
-MAIN_AND_KEYED = frozenset({"PG", "BNPL"})
 
 
 def new_order_id() -> str:
@@ -38,23 +39,25 @@ def new_order_id() -> str:
 
 
 @dataclass(frozen=True)
-class PaymentLeg:
-    method: str
-    amount: int
+class OrderLeg:
+    """A leg of the order's payment plan, and how far the payment service says it went."""
+
+    method: Method
+    amount: Won
     status: str = LEG_PENDING
     payment_key: str | None = None
     coupon_id: str | None = None
 
     @classmethod
-    def planned(cls, method: str, amount: int, payment_key: str | None, coupon_id: str | None) -> PaymentLeg:
-        """A leg as planned: a payment key only on PG/BNPL, a coupon id only on COUPON."""
-        return cls(
-            method,
-            amount,
-            LEG_PENDING,
-            payment_key if method in MAIN_AND_KEYED else None,
-            coupon_id if method == "COUPON" else None,
-        )
+    def planned(cls, leg: Leg) -> OrderLeg:
+        """The leg as planned, with only the fields its method uses (a key on PG/BNPL, a coupon on COUPON)."""
+        leg = Leg.of(leg.method, leg.amount, leg.payment_key, leg.coupon_id)
+        return cls(leg.method, leg.amount, LEG_PENDING, leg.payment_key, leg.coupon_id)
+
+    @property
+    def leg(self) -> Leg:
+        """The leg as planned, as the payment service is asked to take it."""
+        return Leg(self.method, self.amount, self.payment_key, self.coupon_id)
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ class Order:
     id: str
     member_id: str
     status: OrderStatus
-    total_amount: int
+    total_amount: Won
     items: tuple[Line, ...]
-    payments: tuple[PaymentLeg, ...]
+    payments: tuple[OrderLeg, ...]
     created_at: datetime
     timeline: tuple[TimelineEntry, ...] = ()
     failure_reason: str | None = None
@@ -82,12 +85,13 @@ class Order:
 
     @classmethod
     def place(
-        cls, order_id: str, member_id: str, lines: Sequence[Line], legs: Sequence[PaymentLeg], at: datetime
+        cls, order_id: str, member_id: str, lines: Sequence[Line], legs: Sequence[Leg], at: datetime
     ) -> Order:
         """A new PENDING order; its total is the sum of its lines at catalog prices."""
         total = sum(line.line_amount for line in lines)
         entry = TimelineEntry(at, "ORDER_PLACED")
-        return cls(order_id, member_id, OrderStatus.PENDING, total, tuple(lines), tuple(legs), at, (entry,))
+        planned = tuple(OrderLeg.planned(leg) for leg in legs)
+        return cls(order_id, member_id, OrderStatus.PENDING, total, tuple(lines), planned, at, (entry,))
 
     @property
     def updated_at(self) -> datetime:
@@ -109,10 +113,10 @@ class Order:
     def can_cancel(self, now: datetime) -> bool:
         return self.cancel_refusal(now) is None
 
-    def mark_paid(self, at: datetime, leg_statuses: Mapping[str, str]) -> Order:
+    def mark_paid(self, at: datetime, leg_statuses: Mapping[Method, str]) -> Order:
         return replace(self._move(OrderStatus.PAID, at, "PAYMENT_COMPLETED", leg_statuses), paid_at=at)
 
-    def mark_failed(self, at: datetime, reason: str, leg_statuses: Mapping[str, str]) -> Order:
+    def mark_failed(self, at: datetime, reason: str, leg_statuses: Mapping[Method, str]) -> Order:
         failed = self._move(OrderStatus.FAILED, at, "PAYMENT_FAILED", leg_statuses, detail=reason)
         return replace(failed, failure_reason=reason)
 
@@ -122,7 +126,7 @@ class Order:
             raise refusal
         return self._move(OrderStatus.CANCELLING, at, "CANCELLATION_REQUESTED", {})
 
-    def mark_cancelled(self, at: datetime, leg_statuses: Mapping[str, str]) -> Order:
+    def mark_cancelled(self, at: datetime, leg_statuses: Mapping[Method, str]) -> Order:
         """The refund went through: both the refund and the cancellation go on the timeline."""
         refunded = replace(self, timeline=(*self.timeline, TimelineEntry(at, "PAYMENT_REFUNDED")))
         cancelled = refunded._move(OrderStatus.CANCELLED, at, "ORDER_CANCELLED", leg_statuses)
@@ -133,7 +137,7 @@ class Order:
         to: OrderStatus,
         at: datetime,
         event: str,
-        leg_statuses: Mapping[str, str],
+        leg_statuses: Mapping[Method, str],
         detail: str | None = None,
     ) -> Order:
         if not self.can_move_to(to):

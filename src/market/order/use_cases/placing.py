@@ -3,15 +3,15 @@
 Decisions where the SPEC is silent:
 - A member that does not exist answers NOT_FOUND; an inactive one (withdrawn, suspended) FORBIDDEN: its
   token may still be valid, but it may no longer order.
-- A placement under an Idempotency-Key gets its order id from the key (`order_id`), so a retry after a
-  crash places that same order: if the crashed attempt stored it, the retry returns it as it is now and
-  reserves or writes nothing (checking the rules again could refuse it: its coupon is used, its points
+- A placement under an Idempotency-Key gets its order id from the key (`Started.resource_id`), so a retry
+  after a crash places that same order: if the crashed attempt stored it, the retry returns it as it is now
+  and reserves or writes nothing (checking the rules again could refuse it: its coupon is used, its points
   spent). If the crashed attempt only reserved, the retry's reservation under the same id finds the stock
   held and succeeds. If the stock was released meanwhile (the sweep of abandoned placements got there
   first), the product service refuses it (STOCK_RELEASED, 409) rather than take it again, and that error
   answers: nothing is held, the key is forgotten, and the client's next retry starts afresh.
-- The key's response to the order as placed (`ReplayToStore`) is stored in the transaction that stores
-  the order: a crash leaves both or neither, and the key needs no second transaction.
+- The key's answer is stored in the transaction that stores the order (`finish`): a crash leaves both or
+  neither.
 """
 
 from __future__ import annotations
@@ -20,21 +20,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from market.kernel import plan
 from market.kernel.clock import Clock
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound
-from market.order.domain import (
-    Order,
-    PaymentLeg,
-    check_lines,
-    new_order_id,
-    order_created,
-    price_lines,
-)
+from market.kernel.plan import Leg, Method, PlanContext
+from market.order.domain import Order, Started, check_lines, new_order_id, order_created, price_lines
 from market.order.ports import Catalog, Coupons, Members, MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
-from market.order.use_cases.keys import ReplayToStore
-from market.payment.domain import rules
-from market.payment.domain.coupons import IssuedCoupon
-from market.payment.domain.rules import Leg, Method, PlanContext
+from market.order.use_cases.idempotency import Finish
 
 log = logging.getLogger("market.order")
 
@@ -57,18 +50,26 @@ class Placing:
         member_id: str,
         items: Sequence[tuple[str, int]],
         payments: Sequence[Leg],
-        order_id: str | None = None,
-        may_exist: bool = True,
-        replay: ReplayToStore | None = None,
+        started: Started | None = None,
+        finish: Finish | None = None,
         looked_up: Awaitable[Facts] | None = None,
     ) -> Order:
-        if order_id is not None and may_exist:
+        """Validate, reserve the stock and store a PENDING order with its OrderCreated event.
+
+        The first broken rule answers, in SPEC §4's order; nothing is written when one breaks. `started`:
+        the Idempotency-Key's claim, whose `resource_id` is the order's id (a fresh one without a key);
+        when an earlier attempt already stored that order (`resumed`), it is returned as it is now and
+        nothing is reserved or written. `finish` stores the key's answer with the order. `looked_up`:
+        what `look_up` started reading for these lines, if it was called.
+        """
+        order_id = started.resource_id if started is not None else None
+        if order_id is not None and started is not None and started.resumed:
             placed = await self._stored(member_id, order_id)
             if placed is not None:
                 return placed
         requested, legs = tuple(items), tuple(payments)
         check_lines(requested)
-        rules.check(PlanContext(legs), "plan")
+        plan.check(PlanContext(legs), "plan")
         member, products, coupon = await (looked_up or self.look_up(member_id, requested, legs))
         if member is None:
             raise NotFound("member")
@@ -80,16 +81,12 @@ class Placing:
             """The order at these products' prices, once the payment rules accept it."""
             lines = price_lines(requested, {p.id: p for p in products})
             total = sum(line.line_amount for line in lines)
-            rules.check(PlanContext(legs, member_id, order_id, total, coupon, balance, now), "order")
-            planned = [
-                PaymentLeg.planned(leg.method.value, leg.amount, leg.payment_key, leg.coupon_id)
-                for leg in legs
-            ]
-            return Order.place(order_id, member_id, lines, planned, now)
+            plan.check(PlanContext(legs, member_id, order_id, total, coupon, balance, now), "order")
+            return Order.place(order_id, member_id, lines, legs, now)
 
         order = await self._reserved([product_id for product_id, _ in requested], products, priced)
         try:
-            await self._store(order, replay)
+            await self._store(order, finish)
         except BaseException:
             await self._release(order.id)
             raise
@@ -109,15 +106,13 @@ class Placing:
             self._coupon_of(tuple(payments)),
         )
 
-    async def _store(self, order: Order, replay: ReplayToStore | None) -> None:
-        """The order, its OrderCreated and, if given, its key's response for replays: one transaction."""
-        body = replay.render(order) if replay is not None else ""
+    async def _store(self, order: Order, finish: Finish | None) -> None:
+        """The order, its OrderCreated and, if given, its key's answer for replays: one transaction."""
         async with self._uow() as uow:
             await uow.orders.add(order)
             await uow.outbox.add(order_created(order))
-            if replay is not None:
-                now = self._clock.now()
-                await uow.idempotency_keys.finish(replay.member_id, replay.key, replay.status, body, now)
+            if finish is not None:
+                await finish(uow, order)
 
     async def _stored(self, member_id: str, order_id: str) -> Order | None:
         async with self._uow() as uow:

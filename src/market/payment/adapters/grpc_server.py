@@ -11,7 +11,7 @@ import grpc
 
 from market.grpc_gen.v1 import payment_pb2, payment_pb2_grpc
 from market.grpc_gen.v1.payment_pb2 import GetIssuedCouponReply, GetIssuedCouponRequest
-from market.payment.domain.coupons import IssuedCoupon
+from market.kernel.coupons import IssuedCoupon
 
 
 class PaymentGrpcService(payment_pb2_grpc.PaymentServiceServicer):

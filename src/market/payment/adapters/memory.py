@@ -10,10 +10,10 @@ from typing import Any
 
 from market.infra.memory import MemoryInbox, MemoryOutbox, snapshot_uow
 from market.kernel.clock import iso, parse_iso
+from market.kernel.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 from market.kernel.events import Envelope
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import issued_from_row, payment_from_row, payment_to_row
-from market.payment.domain.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import IN_FLIGHT, Payment, PaymentStatus
 from market.payment.ports import CouponRepository, LeaseLost, PaymentRepository, UnitOfWorkFactory
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from market.kernel.clock import iso
-from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
+from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.payment.domain.payment import PaymentLeg
 from market.payment.use_cases import HeldCoupon, PaymentService
 from market.web.auth import Auth, Principal

@@ -7,10 +7,10 @@ from typing import Any
 import orjson
 
 from market.kernel.clock import iso, parse_iso, parse_iso_required
+from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.kernel.db import Row
-from market.payment.domain.coupons import CouponDefinition, IssuedCoupon
+from market.kernel.plan import Method
 from market.payment.domain.payment import LegStatus, Payment, PaymentLeg, PaymentStatus
-from market.payment.domain.rules import Method
 
 _LEG_TIMES = ("started_at", "approved_at", "refunded_at")
 _PAYMENT_TIMES = ("lease_until", "created_at", "updated_at", "completed_at", "refunded_at")

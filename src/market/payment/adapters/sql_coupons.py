@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from market.kernel.clock import iso
+from market.kernel.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 from market.kernel.db import Tx
 from market.payment.adapters.rows import definition_from_row, definition_to_row, issued_from_row
-from market.payment.domain.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupon
 
 _DEFINITION = (
     "d.id, d.name, d.discount_type, d.discount_value, d.max_discount, d.min_order_amount, d.valid_from, "

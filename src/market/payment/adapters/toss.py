@@ -1,5 +1,7 @@
-"""The PG over HTTP: `CardGateway` on the Toss Payments v1 REST API, `BnplGateway` on the BNPL API of the same
-style. The sandbox speaks the same wire API, so the real PG is configuration (docs/pg-sandbox.md).
+"""The PG: `CardGateway` on the Toss Payments v1 REST API, `BnplGateway` on the BNPL API of the same style,
+over a `Transport`: HTTP (`HttpTransport`, aiohttp) to the real PG or the sandbox's server, or the sandbox
+in process (`market.pg_sandbox.transport`, the embedded mode). The real PG is configuration
+(docs/pg-sandbox.md).
 
 Nothing is charged or cancelled twice: every POST carries an `Idempotency-Key` derived from what it does
 (`confirm-{orderId}`, `cancel-{paymentKey}-{amount|all}`), and the PG answers a repeated key with its stored
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -35,26 +37,22 @@ NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 CANNOT_CALL = (ValueError, aiohttp.NonHttpUrlClientError, aiohttp.ClientHttpProxyError)
 
 
-class _Answer(NamedTuple):
-    status: int
-    body: dict[str, Any]
+class Transport(Protocol):
+    async def request(
+        self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """The PG's status and JSON body. Raises ConnectionError when nothing reached the PG (safe to send
+        again), TimeoutError when the request went out and no answer came, ValueError when it cannot be made."""
+        ...
 
-    @property
-    def code(self) -> str | None:
-        code = self.body.get("code")
-        return code if isinstance(code, str) else None
 
+class HttpTransport:
+    """One keep-alive aiohttp session to the PG: Basic auth with the secret key (Toss: secretKey + ":")."""
 
-class _TossApi:
-    """One keep-alive session for one API: Basic auth with the secret key, retrying only what is safe."""
-
-    what = "PG"
-
-    def __init__(self, base_url: str, secret_key: str, timeout: float = 3.0, retries: int = 3) -> None:
+    def __init__(self, base_url: str, secret_key: str, timeout: float = 3.0) -> None:
         self._base_url = base_url.rstrip("/")
-        self._retries = retries
         self._timeout = timeout
-        self._auth = "Basic " + base64.b64encode(f"{secret_key}:".encode()).decode()  # Toss: secretKey + ":"
+        self._auth = "Basic " + base64.b64encode(f"{secret_key}:".encode()).decode()
         self._proxy = _env_proxy(self._base_url)
         self._http: aiohttp.ClientSession | None = None
 
@@ -70,35 +68,73 @@ class _TossApi:
         return self._http
 
     async def close(self) -> None:
-        await self._session().close()  # a gateway closed before its first call stays closed too
+        await self._session().close()  # a transport closed before its first call stays closed too
+
+    async def request(
+        self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = orjson.dumps(body)
+        try:
+            async with self._session().request(
+                method, self._base_url + path, data=data, headers=headers, allow_redirects=False
+            ) as response:
+                return response.status, _json(await response.read())
+        except NOT_SENT as exc:
+            raise ConnectionError(str(exc)) from exc
+        except CANNOT_CALL as exc:
+            raise ValueError(repr(exc)) from exc
+        except aiohttp.ClientError as exc:  # read timeout, dropped, garbled: sent, maybe done, unanswered
+            raise TimeoutError(str(exc)) from exc
+
+
+class _Answer(NamedTuple):
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def code(self) -> str | None:
+        code = self.body.get("code")
+        return code if isinstance(code, str) else None
+
+
+class _TossApi:
+    """One API of the PG, retrying only what is safe (every POST carries its idempotency key)."""
+
+    what = "PG"
+
+    def __init__(self, transport: Transport, retries: int = 3) -> None:
+        self._transport = transport
+        self._retries = retries
+
+    async def close(self) -> None:
+        """Close the transport's connections, if it holds any."""
+        close = getattr(self._transport, "close", None)
+        if close is not None:
+            await close()
 
     async def _post(self, path: str, body: dict[str, Any] | None, idempotency_key: str) -> _Answer:
-        headers = {"Idempotency-Key": idempotency_key}
-        if body is None:
-            return await self._send("POST", path, headers=headers)
-        headers["Content-Type"] = "application/json"
-        return await self._send("POST", path, data=orjson.dumps(body), headers=headers)
+        return await self._send("POST", path, body, idempotency_key)
 
     async def _get(self, path: str) -> _Answer:
-        return await self._send("GET", path)
+        return await self._send("GET", path, None, None)
 
-    async def _send(self, method: str, path: str, **request: Any) -> _Answer:
-        http = self._session()
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None, key: str | None) -> _Answer:
         for attempt in range(self._retries + 1):
             if attempt:
                 await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
             try:
-                async with http.request(
-                    method, self._base_url + path, allow_redirects=False, **request
-                ) as response:
-                    answer = _Answer(response.status, _json(await response.read()))
-            except NOT_SENT as exc:
+                answer = _Answer(*await self._transport.request(method, path, body, key))
+            except ConnectionError as exc:
                 log.warning("%s not reached for %s %s: %s", self.what, method, path, exc)
                 continue
-            except CANNOT_CALL as exc:  # nothing reached the PG
-                log.error("%s cannot be called: %r", self.what, exc)
+            except ValueError as exc:  # nothing reached the PG
+                log.error("%s cannot be called: %s", self.what, exc)
                 raise Unavailable(self.what) from exc
-            except aiohttp.ClientError as exc:  # read timeout, dropped, garbled: sent, maybe done, unanswered
+            except TimeoutError as exc:
                 raise GatewayTimeout(self.what) from exc
             if answer.status == 504:
                 raise GatewayTimeout(self.what)
@@ -152,7 +188,7 @@ class TossCardGateway(_TossApi):
         return charge_from(answer.body)
 
 
-class HttpBnplGateway(_TossApi):
+class TossBnplGateway(_TossApi):
     """`BnplGateway` over the BNPL API (`/v1/bnpl/...`): approve, cancel and look up an order's contract."""
 
     what = "BNPL"

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from market.kernel.clock import iso
-from market.kernel.events import Envelope, event
-from market.payment.domain.rules import Leg, Method
+from market.kernel.events import (
+    Envelope,
+    LegOutcome,
+    PaymentCompleted,
+    PaymentFailed,
+    PaymentRefunded,
+    envelope,
+)
+from market.kernel.money import Won
+from market.kernel.plan import Leg, Method
 
 
 class PaymentStatus(StrEnum):
@@ -44,27 +51,27 @@ IN_FLIGHT = frozenset({PaymentStatus.PROCESSING, PaymentStatus.COMPENSATING, Pay
 @dataclass
 class PaymentLeg:
     method: Method
-    amount: int
+    amount: Won
     payment_key: str | None = None
     coupon_id: str | None = None
     status: LegStatus = LegStatus.PENDING
     started_at: datetime | None = None
     approved_at: datetime | None = None
-    refunded_amount: int = 0
+    refunded_amount: Won = 0
     refunded_at: datetime | None = None
     pg_payment_key: str | None = None
     contract_id: str | None = None
 
-    def summary(self) -> dict[str, object]:
+    def outcome(self) -> LegOutcome:
         """The leg as events carry it."""
-        return {"method": self.method.value, "amount": self.amount, "status": self.status.value}
+        return LegOutcome(self.method, self.amount, self.status.value)
 
 
 @dataclass
 class Payment:
     order_id: str
     member_id: str
-    total_amount: int
+    total_amount: Won
     legs: list[PaymentLeg]
     created_at: datetime
     updated_at: datetime
@@ -142,7 +149,9 @@ class Payment:
         self.status = PaymentStatus.COMPLETED
         self.completed_at = now
         self.lease_until = None
-        self.events.append(self._event("PaymentCompleted", now, approved_at=iso(now)))
+        self.events.append(
+            envelope(PaymentCompleted(self.member_id, self._outcomes(), now), self.order_id, now)
+        )
 
     def fail(self, now: datetime) -> None:
         """Everything taken was given back. A started PG leg stays due for the orphan-charge sweep."""
@@ -150,7 +159,10 @@ class Payment:
         self.status = PaymentStatus.FAILED
         pg = self.leg(Method.PG)
         self.lease_until = now if pg is not None and pg.started_at is not None else None
-        self.events.append(self._event("PaymentFailed", now, reason=self.failure_reason))
+        reason = self.failure_reason or "PAYMENT_FAILED"
+        self.events.append(
+            envelope(PaymentFailed(self.member_id, self._outcomes(), reason), self.order_id, now)
+        )
 
     def begin_refund(self) -> None:
         self._expect(PaymentStatus.COMPLETED)
@@ -167,12 +179,13 @@ class Payment:
         self.status = PaymentStatus.REFUNDED
         self.refunded_at = now
         self.lease_until = None
-        self.events.append(self._event("PaymentRefunded", now, refunded_at=iso(now)))
+        self.events.append(
+            envelope(PaymentRefunded(self.member_id, self._outcomes(), now), self.order_id, now)
+        )
 
     def _expect(self, status: PaymentStatus) -> None:
         if self.status != status:
             raise ValueError(f"payment of {self.order_id} is {self.status}, not {status}")
 
-    def _event(self, type_: str, now: datetime, **extra: object) -> Envelope:
-        legs = [leg.summary() for leg in self.legs]
-        return event(type_, self.order_id, now, member_id=self.member_id, legs=legs, **extra)
+    def _outcomes(self) -> tuple[LegOutcome, ...]:
+        return tuple(leg.outcome() for leg in self.legs)

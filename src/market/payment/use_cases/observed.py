@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
+from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
+from market.kernel.plan import Method
 from market.payment.domain.payment import Payment, PaymentLeg
-from market.payment.domain.rules import Method
-from market.payment.ports import GatewayTimeout, PaymentMetrics
-
-if TYPE_CHECKING:  # processors.py builds its factory out of this decorator
-    from market.payment.use_cases.processors import Processor
+from market.payment.ports import (
+    BnplGateway,
+    CardGateway,
+    GatewayTimeout,
+    PaymentMetrics,
+    PointsAccount,
+    UnitOfWorkFactory,
+)
+from market.payment.use_cases.processors import (
+    BnplProcessor,
+    CardProcessor,
+    CouponProcessor,
+    PointProcessor,
+    Processor,
+)
 
 log = logging.getLogger("market.payment")
 
@@ -79,3 +90,22 @@ def _outcome(exc: Exception) -> str:
 class NoMetrics:
     def observe(self, method: str, action: str, outcome: str, seconds: float) -> None:
         return None
+
+
+def processors(
+    *,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    points: PointsAccount,
+    card: CardGateway,
+    bnpl: BnplGateway,
+    metrics: PaymentMetrics,
+) -> dict[Method, Processor]:
+    """The processor of each method, each logged and timed."""
+    plain: dict[Method, Processor] = {
+        Method.COUPON: CouponProcessor(uow, clock),
+        Method.POINT: PointProcessor(points),
+        Method.PG: CardProcessor(card),
+        Method.BNPL: BnplProcessor(bnpl),
+    }
+    return {method: Observed(method, processor, metrics) for method, processor in plain.items()}

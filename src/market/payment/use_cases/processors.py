@@ -1,5 +1,5 @@
-"""One processor per payment method (strategy), and a dict from method to processor (factory), each
-wrapped in the decorator of observed.py that logs and times it.
+"""One processor per payment method (strategy); `observed.processors` is the dict from method to processor
+(factory), each wrapped in the decorator that logs and times it.
 
 `take` does the method's one outbound effect and returns the provider's reference for it (the PG's payment
 key, the BNPL contract id, or None); the saga records the result on the leg and persists it. Every `take`
@@ -13,7 +13,6 @@ from typing import Protocol
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError
 from market.payment.domain.payment import Payment, PaymentLeg, PaymentStatus
-from market.payment.domain.rules import Method
 from market.payment.ports import (
     DONE,
     BnplContract,
@@ -21,11 +20,9 @@ from market.payment.ports import (
     CardCharge,
     CardGateway,
     GatewayTimeout,
-    PaymentMetrics,
     PointsAccount,
     UnitOfWorkFactory,
 )
-from market.payment.use_cases.observed import Observed
 
 
 class Processor(Protocol):
@@ -151,22 +148,3 @@ def _contracted(contract: BnplContract, leg: PaymentLeg) -> str:
             "BNPL_REJECTED", f"BNPL holds a {contract.status} contract of {contract.amount} won"
         )
     return contract.contract_id
-
-
-def processors(
-    *,
-    uow: UnitOfWorkFactory,
-    clock: Clock,
-    points: PointsAccount,
-    card: CardGateway,
-    bnpl: BnplGateway,
-    metrics: PaymentMetrics,
-) -> dict[Method, Processor]:
-    """The processor of each method, each logged and timed."""
-    plain: dict[Method, Processor] = {
-        Method.COUPON: CouponProcessor(uow, clock),
-        Method.POINT: PointProcessor(points),
-        Method.PG: CardProcessor(card),
-        Method.BNPL: BnplProcessor(bnpl),
-    }
-    return {method: Observed(method, processor, metrics) for method, processor in plain.items()}

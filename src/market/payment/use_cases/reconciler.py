@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
+from market.kernel.plan import Method
 from market.payment.domain.payment import IN_FLIGHT, Payment
-from market.payment.domain.rules import Method
 from market.payment.ports import DONE, PARTIAL_CANCELED, CardGateway, GatewayTimeout, UnitOfWorkFactory
 from market.payment.use_cases.saga import PaymentSaga
 

@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
+from market.kernel.plan import Method
 from market.payment.domain.payment import IN_FLIGHT, LegStatus, Payment, PaymentLeg, PaymentStatus
-from market.payment.domain.rules import Method
 from market.payment.ports import GatewayTimeout, LeaseLost, PointsAccount, UnitOfWorkFactory
 from market.payment.use_cases.processors import Processor
 from market.payment.use_cases.validation import broken_rule

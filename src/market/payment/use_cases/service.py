@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from market.kernel.clock import Clock
+from market.kernel.coupons import AVAILABLE, CouponDefinition, IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.kernel.events import Envelope
 from market.kernel.ids import new_id
-from market.payment.domain.coupons import AVAILABLE, CouponDefinition, IssuedCoupon, definition_problem
-from market.payment.domain.payment import Payment, PaymentLeg, PaymentStatus
-from market.payment.ports import BnplGateway, CardGateway, PaymentMetrics, PointsAccount, UnitOfWorkFactory
-from market.payment.use_cases.observed import NoMetrics
+from market.payment.domain.coupons import definition_problem
+from market.payment.domain.payment import IN_FLIGHT, Payment, PaymentLeg, PaymentStatus
+from market.payment.ports import (
+    BnplGateway,
+    CardGateway,
+    PaymentMetrics,
+    PointsAccount,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from market.payment.use_cases.drives import Drives
+from market.payment.use_cases.observed import NoMetrics, processors
 from market.payment.use_cases.order_events import payment_of
-from market.payment.use_cases.processors import processors
 from market.payment.use_cases.reconciler import Reconciler
 from market.payment.use_cases.saga import PaymentSaga
 
@@ -57,6 +67,7 @@ class PaymentService:
             uow=uow, clock=clock, points=points, card=cards, bnpl=bnpl, metrics=metrics or NoMetrics()
         )
         self._saga = PaymentSaga(uow=uow, clock=clock, points=points, processors=by_method, lease=self._lease)
+        self._drives = Drives(self._saga.drive)
         self._reconciler = Reconciler(
             uow=uow,
             clock=clock,
@@ -67,60 +78,72 @@ class PaymentService:
             orphan_check_every=orphan_check_every,
         )
 
-    async def handle(self, envelope: Envelope) -> None:
-        """Consume an order event: OrderCreated pays the order, OrderCancellationRequested refunds it.
-        A duplicate delivery changes nothing; other event types are ignored."""
-        if envelope.type == "OrderCreated":
-            await self._pay(envelope)
-        elif envelope.type == "OrderCancellationRequested":
-            await self._refund(envelope)
-
-    async def _pay(self, envelope: Envelope) -> None:
-        """Validate first, then claim the event and store the payment as validation left it, in one
-        transaction; then take its legs. A duplicate delivery may read again, but writes and takes nothing."""
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Consume order events: OrderCreated opens the order's payment (validated first), and
+        OrderCancellationRequested starts its refund; one transaction for them all, with their inbox rows.
+        The payments are then driven in the background (`drives`). A duplicate delivery changes nothing;
+        other event types are ignored."""
         now = self._clock.now()
-        payment = payment_of(envelope, now, now + self._lease)
+        opened = {
+            e.event_id: payment_of(e, now, now + self._lease) for e in envelopes if e.type == "OrderCreated"
+        }
+        await asyncio.gather(*(self._open(p) for p in opened.values()))
+        driven: list[Payment] = []
+        async with self._uow() as uow:
+            for envelope in envelopes:
+                if envelope.type not in ("OrderCreated", "OrderCancellationRequested"):
+                    continue
+                if not await uow.inbox.claim(envelope):
+                    continue
+                if envelope.type == "OrderCreated":
+                    payment = opened[envelope.event_id]
+                    if await uow.payments.add(payment):
+                        for raised in payment.events:
+                            await uow.outbox.add(raised)
+                        driven.append(payment)
+                elif (refunding := await self._begin_refund(uow, envelope.order_id, now)) is not None:
+                    driven.append(refunding)
+        for payment in driven:
+            payment.events.clear()
+            if payment.status in IN_FLIGHT:
+                self._drives.start(payment)
+
+    async def handle(self, envelope: Envelope) -> None:
+        """One order event (see `handle_batch`)."""
+        await self.handle_batch([envelope])
+
+    async def _open(self, payment: Payment) -> None:
         try:
             await self._saga.open(payment)
         except Unavailable as exc:
             # Stored unvalidated (and leased): the reconciler validates it once the lease ends.
             log.warning("payment %s stays unvalidated for the reconciler: %s", payment.order_id, exc)
-            await self._store(envelope, payment)
-            return
-        if await self._store(envelope, payment):
-            await self._saga.drive(payment)
 
-    async def _store(self, envelope: Envelope, payment: Payment) -> bool:
-        """Claim the event and insert the payment with its events, at once; False for a duplicate."""
-        async with self._uow() as uow:
-            if not await uow.inbox.claim(envelope) or not await uow.payments.add(payment):
-                return False
-            for raised in payment.events:
-                await uow.outbox.add(raised)
-        payment.events.clear()
-        return True
+    async def _begin_refund(self, uow: UnitOfWork, order_id: str, now: datetime) -> Payment | None:
+        payment = await uow.payments.get(order_id)
+        if payment is None or payment.status != PaymentStatus.COMPLETED:
+            log.warning(
+                "cancellation of %s ignored: its payment is %s",
+                order_id,
+                payment.status if payment else "missing",
+            )
+            return None
+        lease = now + self._lease
+        if not await uow.payments.claim(payment.order_id, payment.attempts, payment.status, now, lease):
+            return None
+        payment.claim(lease)
+        payment.begin_refund()
+        payment.updated_at = now
+        await uow.payments.save(payment)
+        return payment
 
-    async def _refund(self, envelope: Envelope) -> None:
-        now = self._clock.now()
-        async with self._uow() as uow:
-            if not await uow.inbox.claim(envelope):
-                return
-            payment = await uow.payments.get(envelope.order_id)
-            if payment is None or payment.status != PaymentStatus.COMPLETED:
-                log.warning(
-                    "cancellation of %s ignored: its payment is %s",
-                    envelope.order_id,
-                    payment.status if payment else "missing",
-                )
-                return
-            lease = now + self._lease
-            if not await uow.payments.claim(payment.order_id, payment.attempts, payment.status, now, lease):
-                return
-            payment.claim(lease)
-            payment.begin_refund()
-            payment.updated_at = now
-            await uow.payments.save(payment)
-        await self._saga.drive(payment)
+    async def idle(self) -> None:
+        """Until every payment started by the events handled so far has gone as far as it goes now."""
+        await self._drives.idle()
+
+    async def stop(self) -> None:
+        """Stop driving payments (their leases hand them to the reconciler of this or another replica)."""
+        await self._drives.stop()
 
     async def reconcile_once(self) -> int:
         """Resume every payment whose runner's lease expired, and cancel card charges of failed payments;

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
+from market.kernel.plan import Method, PlanContext, first_broken
 from market.payment.domain.payment import Payment
-from market.payment.domain.rules import Method, PlanContext, first_broken
 from market.payment.ports import PointsAccount, UnitOfWorkFactory
 
 

@@ -1,5 +1,8 @@
 """The PG and BNPL sandbox of SPEC §7: the core, independent of transport, over its own database.
 
+A separate system that plays the PG: no service imports it. The HTTP server (`http.py`) and the embedded
+mode's in-process transport (`transport.py`) both answer through `Sandbox.dispatch`, one route table.
+
 It answers like the Toss Payments v1 API (confirm, cancel, lookup by orderId; `Idempotency-Key` on every
 POST: the same key gets the stored answer back) so an HTTP server can wrap it as is. It mints its own payment
 key per charge; the client's key is a test card that picks the outcome (`TEST_KEYS`). Charges are rows in a
@@ -10,18 +13,19 @@ was done, and a retry must be able to succeed.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 
 from market.kernel.clock import Clock, iso
 from market.kernel.db import Database, Tx, for_update, insert_ignore
 from market.kernel.ids import new_id
-from market.payment.adapters import sandbox_bnpl as bnpl
-from market.payment.adapters import sandbox_wire as wire
-from market.payment.adapters.sandbox_schema import MIGRATIONS
-from market.payment.adapters.sandbox_wire import NO_ANSWER, Reply, fail
+from market.pg_sandbox import bnpl, wire
+from market.pg_sandbox.schema import MIGRATIONS
+from market.pg_sandbox.wire import NO_ANSWER, Reply, fail
 
 __all__ = ["MIGRATIONS", "TEST_KEYS", "Reply", "Sandbox"]
 
@@ -40,12 +44,37 @@ TEST_KEYS = {
 Operation = Callable[[Tx], Awaitable[Reply]]
 
 
+# The wire API's routes: method, path, whether a JSON object body is required, and how the core answers.
+Route = Callable[["Sandbox", re.Match[str], dict[str, Any], str | None], Awaitable[Reply]]
+ROUTES: list[tuple[str, re.Pattern[str], bool, Route]] = [
+    ("POST", re.compile(r"/v1/payments/confirm"), True, lambda s, m, b, k: s.confirm(b, k)),
+    ("POST", re.compile(r"/v1/payments/([^/]+)/cancel"), True, lambda s, m, b, k: s.cancel(unquote(m[1]), b, k)),
+    ("GET", re.compile(r"/v1/payments/orders/([^/]+)"), False, lambda s, m, b, k: s.payment_by_order(unquote(m[1]))),
+    ("GET", re.compile(r"/v1/payments/([^/]+)"), False, lambda s, m, b, k: s.payment(unquote(m[1]))),
+    ("POST", re.compile(r"/v1/bnpl/approvals"), True, lambda s, m, b, k: s.bnpl_approve(b, k)),
+    ("POST", re.compile(r"/v1/bnpl/orders/([^/]+)/cancel"), False, lambda s, m, b, k: s.bnpl_cancel(unquote(m[1]), k)),
+    ("GET", re.compile(r"/v1/bnpl/orders/([^/]+)"), False, lambda s, m, b, k: s.bnpl_by_order(unquote(m[1]))),
+]  # fmt: skip
+NOT_FOUND_ROUTE = (404, "NOT_FOUND", "No such API.")
+
+
 class Sandbox:
     """The PG (card) and BNPL sandbox. Every method is one request and answers a `Reply`."""
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self._clock = clock
+
+    async def dispatch(
+        self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None
+    ) -> Reply:
+        """The answer to one request of the wire API (a POST's body is a JSON object, else INVALID_REQUEST)."""
+        for verb, pattern, needs_body, route in ROUTES:
+            if verb == method and (match := pattern.fullmatch(path)) is not None:
+                if needs_body and not isinstance(body, dict):
+                    return fail(wire.INVALID_REQUEST)
+                return await route(self, match, body or {}, idempotency_key)
+        return fail(NOT_FOUND_ROUTE)
 
     async def confirm(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Reply:
         """POST /v1/payments/confirm {paymentKey, orderId, amount}."""

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from market.bench.load import Recorder
-from market.bench.stats import latency_ms, per_second, rate
+from market_bench.load import Recorder
+from market_bench.stats import latency_ms, per_second, rate
 
 
 def series(rec: Recorder) -> list[dict[str, Any]]:

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from market.bench.processes import distributed_pids
 from market.settings import Settings
+from market_bench.processes import distributed_pids
 
 MARKET = [sys.executable, "-m", "market.cli"]
 

@@ -42,6 +42,11 @@ INTERNAL = (
     "FAILED_INTERNAL_SYSTEM_PROCESSING",
     "내부 시스템 처리 작업이 실패했습니다. 잠시 후 다시 시도해주세요.",
 )
+HELD_UNANSWERED = (
+    504,
+    "GATEWAY_TIMEOUT",
+    "The sandbox held this request without answering (a no-answer test key).",
+)
 BNPL_REJECTED = (403, "BNPL_REJECTED", "후불결제 한도 심사에서 거절되었습니다.")
 NOT_FOUND_CONTRACT = (404, "NOT_FOUND_CONTRACT", "존재하지 않는 후불결제 계약 입니다.")
 

@@ -26,11 +26,15 @@ def _not_negative(text: str) -> float:
     return value
 
 
-def add_parser(subparsers: Any) -> None:
-    """Registers `market bench` on the `market` command's subparsers (argparse only, nothing heavy)."""
-    p = subparsers.add_parser(
-        "bench",
-        help="load benchmark of the public REST API: throughput, latency, ceiling, CPU/RSS, audit",
+def main(argv: list[str] | None = None) -> int:
+    """`market bench ARGS`: parse them and run the benchmark."""
+    args = parser().parse_args(argv)
+    return int(args.run(args, None))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="market bench",
         description="Drives the REST API with closed-loop clients placing a mix of orders and following each "
         "until it settles; measures the server stack's ceiling (POST /api/v1/echo); ends with the "
         "audit. Give --target URL, or --mode to start the platform here.",
@@ -84,10 +88,11 @@ def add_parser(subparsers: Any) -> None:
         "--pid", type=int, action="append", help="with --target: a process to measure (repeatable)"
     )
     p.set_defaults(run=_run)
+    return p
 
 
 def _run(args: argparse.Namespace, settings: Any) -> int:
-    from market.bench.run import bench
+    from market_bench.run import bench
 
     if args.mode and (args.audit_cmd or args.pid):
         raise SystemExit("market bench: --audit-cmd and --pid go with --target; --mode knows its own")

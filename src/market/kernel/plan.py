@@ -1,8 +1,11 @@
-"""The payment rules of SPEC §4 as one declarative table.
+"""The payment plan, the contract between order and payment: its methods, its legs, and SPEC §4's rules as
+one declarative table.
 
-The order service runs it for the immediate 4xx; the payment service runs it again, authoritatively,
-as its validation chain. Each row is one rule with one check; the first broken row answers.
-Stage "plan" needs only the legs; stage "order" needs the order total, the coupon and the balance.
+The order service sends a plan (its legs) with OrderCreated and runs the table for the immediate 4xx; the
+payment service runs it again, authoritatively, as its validation chain. Both read it here, in the kernel,
+so neither service imports the other. Each row is one rule with one check; the first broken row answers.
+Stage "plan" needs only the legs; stage "order" needs the order total, the coupon and the balance (a
+balance of None leaves the points rule to the taking of the points, which refuses the same way).
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError
-from market.payment.domain.coupons import IssuedCoupon
+from market.kernel.money import Won
 
 BNPL_MIN_AMOUNT = 10_000
 
@@ -31,10 +35,22 @@ MAIN_METHODS = frozenset({Method.PG, Method.BNPL})
 
 @dataclass(frozen=True)
 class Leg:
+    """One leg of a plan as the client asked for it: a method, an amount, the PG/BNPL key or the coupon."""
+
     method: Method
-    amount: int
+    amount: Won
     payment_key: str | None = None
     coupon_id: str | None = None
+
+    @classmethod
+    def of(
+        cls, method: str, amount: Won, payment_key: str | None = None, coupon_id: str | None = None
+    ) -> Leg:
+        """A leg with only the fields its method uses: a key on PG/BNPL, a coupon id on COUPON."""
+        m = Method(method)
+        return cls(
+            m, amount, payment_key if m in MAIN_METHODS else None, coupon_id if m == Method.COUPON else None
+        )
 
 
 @dataclass(frozen=True)
@@ -44,27 +60,27 @@ class PlanContext:
     legs: tuple[Leg, ...]
     member_id: str = ""
     order_id: str | None = None
-    order_total: int | None = None
+    order_total: Won | None = None
     coupon: IssuedCoupon | None = None
-    point_balance: int | None = None
+    point_balance: Won | None = None
     now: datetime | None = None
     methods: frozenset[Method] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", frozenset(leg.method for leg in self.legs))
 
-    def amount(self, method: Method) -> int:
+    def amount(self, method: Method) -> Won:
         return sum(leg.amount for leg in self.legs if leg.method == method)
 
     def leg(self, method: Method) -> Leg | None:
         return next((leg for leg in self.legs if leg.method == method), None)
 
     @property
-    def legs_total(self) -> int:
+    def legs_total(self) -> Won:
         return sum(leg.amount for leg in self.legs)
 
     @property
-    def coupon_discount(self) -> int:
+    def coupon_discount(self) -> Won:
         assert self.coupon is not None and self.order_total is not None
         return self.coupon.definition.discount_for(self.order_total)
 
@@ -164,7 +180,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "INSUFFICIENT_POINTS",
         "order",
-        lambda c: Method.POINT in c.methods and (c.point_balance or 0) < c.amount(Method.POINT),
+        lambda c: (
+            Method.POINT in c.methods
+            and c.point_balance is not None
+            and c.point_balance < c.amount(Method.POINT)
+        ),
         lambda c: f"{c.amount(Method.POINT)} points asked, {c.point_balance or 0} available",
         lambda c: {"point_balance": c.point_balance or 0},
     ),

@@ -24,18 +24,13 @@ from starlette.responses import Response
 from market.infra.migrations import migrate
 from market.kernel.clock import Clock, SystemClock
 from market.kernel.db import Database
-from market.payment.adapters import sandbox_wire as wire
-from market.payment.adapters.sandbox import MIGRATIONS, Reply, Sandbox
+from market.pg_sandbox import wire
+from market.pg_sandbox.core import MIGRATIONS, Reply, Sandbox
 from market.web.json import FastJSON
 
 log = logging.getLogger("market.payment.sandbox")
 
 UNAUTHORIZED_KEY = (401, "UNAUTHORIZED_KEY", "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.")
-NO_ANSWER = (
-    504,
-    "GATEWAY_TIMEOUT",
-    "The sandbox held this request without answering (a no-answer test key).",
-)
 
 
 class _Refused(Exception):
@@ -72,42 +67,16 @@ def create_sandbox_app(
 
 
 def _v1(sandbox: Sandbox, secret_key: str, hang_seconds: float) -> APIRouter:
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(_basic_auth(secret_key))])
+    v1 = APIRouter(dependencies=[Depends(_basic_auth(secret_key))])
 
-    async def answer(request: Request, reply: Awaitable[Reply]) -> Response:
-        heard = await reply
+    @v1.api_route("/v1/{path:path}", methods=["GET", "POST"], summary="The Toss Payments v1 wire API")
+    async def api(request: Request) -> Response:
+        body = await _body(request) if request.method == "POST" else None
+        heard = await sandbox.dispatch(request.method, request.url.path, body, _key(request))
         if heard.lost:
             await _hold(request, hang_seconds)
-            heard = wire.fail(NO_ANSWER)
+            heard = wire.fail(wire.HELD_UNANSWERED)
         return FastJSON(heard.body, status_code=heard.status)
-
-    @v1.post("/payments/confirm", summary="Confirm (charge) a payment: {paymentKey, orderId, amount}")
-    async def confirm(request: Request) -> Response:
-        return await answer(request, sandbox.confirm(await _body(request), _key(request)))
-
-    @v1.post("/payments/{payment_key}/cancel", summary="Cancel all or part: {cancelReason, cancelAmount?}")
-    async def cancel(payment_key: str, request: Request) -> Response:
-        return await answer(request, sandbox.cancel(payment_key, await _body(request), _key(request)))
-
-    @v1.get("/payments/orders/{order_id}", summary="The payment of an order")
-    async def payment_by_order(order_id: str, request: Request) -> Response:
-        return await answer(request, sandbox.payment_by_order(order_id))
-
-    @v1.get("/payments/{payment_key}", summary="A payment by its payment key")
-    async def payment(payment_key: str, request: Request) -> Response:
-        return await answer(request, sandbox.payment(payment_key))
-
-    @v1.post("/bnpl/approvals", summary="Approve a BNPL contract: {paymentKey, orderId, memberId, amount}")
-    async def bnpl_approve(request: Request) -> Response:
-        return await answer(request, sandbox.bnpl_approve(await _body(request), _key(request)))
-
-    @v1.post("/bnpl/orders/{order_id}/cancel", summary="Cancel an order's BNPL contract")
-    async def bnpl_cancel(order_id: str, request: Request) -> Response:
-        return await answer(request, sandbox.bnpl_cancel(order_id, _key(request)))
-
-    @v1.get("/bnpl/orders/{order_id}", summary="The BNPL contract of an order")
-    async def bnpl_by_order(order_id: str, request: Request) -> Response:
-        return await answer(request, sandbox.bnpl_by_order(order_id))
 
     return v1
 
@@ -128,14 +97,13 @@ def _basic_auth(secret_key: str) -> Callable[[Request], Awaitable[None]]:
     return check
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request) -> dict[str, Any] | None:
+    """The JSON object of a POST, None if there is none (the core refuses it where one is needed)."""
     try:
         body = await request.json()
     except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise _Refused(wire.fail(wire.INVALID_REQUEST))
-    return body
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _key(request: Request) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from market.bench.plans import EXPECTED, Product, Shopper, order_body
+from market_bench.plans import EXPECTED, Product, Shopper, order_body
 
 SETTLED = ("PAID", "FAILED")
 SETTLE_TIMEOUT = 60.0

@@ -10,8 +10,9 @@ from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
-from market.payment.adapters.sandbox import MIGRATIONS, Sandbox
-from market.payment.adapters.sandbox_gateway import SandboxBnplGateway
+from market.payment.adapters.toss import TossBnplGateway
+from market.pg_sandbox.core import MIGRATIONS, Sandbox
+from market.pg_sandbox.transport import InProcessTransport
 from tests.unit.payment.conftest import START
 
 CONFIRM = {"paymentKey": "pk_test_ok", "orderId": "ord_1", "amount": 6_000}
@@ -105,7 +106,7 @@ async def test_a_restarted_sandbox_remembers_every_charge(tmp_path: Path) -> Non
 
 
 async def test_bnpl_approves_refuses_and_cancels(world_sandbox: Sandbox) -> None:
-    bnpl = SandboxBnplGateway(world_sandbox)
+    bnpl = TossBnplGateway(InProcessTransport(world_sandbox))
     contract = await bnpl.approve("bnpl_test_ok", "ord_b", "mem_1", 15_000)
     assert (contract.order_id, contract.amount, contract.status) == ("ord_b", 15_000, "APPROVED")
     assert await bnpl.approve("bnpl_test_ok", "ord_b", "mem_1", 15_000) == contract  # retried: same contract

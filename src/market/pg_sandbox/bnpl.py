@@ -9,7 +9,7 @@ from typing import Any
 from market.kernel.clock import iso
 from market.kernel.db import Tx, for_update
 from market.kernel.ids import new_id
-from market.payment.adapters.sandbox_wire import (
+from market.pg_sandbox.wire import (
     BNPL_REJECTED,
     DUPLICATED_ORDER_ID,
     INVALID_REQUEST,

@@ -16,11 +16,11 @@ import orjson
 import uvloop
 from aiohttp import ClientError, ClientSession
 
-from market.bench import chart, deploy, report
-from market.bench.load import Budget, Recorder, drive, echo_client, order_client, session
-from market.bench.plans import Product, Shopper, order_body
-from market.bench.prepare import DISCOUNT, PrepareError, coupons_per_member, prepare
-from market.bench.processes import ProcessWatch
+from market_bench import chart, deploy, report
+from market_bench.load import Budget, Recorder, drive, echo_client, order_client, session
+from market_bench.plans import Product, Shopper, order_body
+from market_bench.prepare import DISCOUNT, PrepareError, coupons_per_member, prepare
+from market_bench.processes import ProcessWatch
 
 # A generous guess at a timed run's throughput, only to size its coupon pool (no coupon left → PG+POINT).
 PER_CLIENT_SECOND, PER_SECOND_MAX = 30, 300

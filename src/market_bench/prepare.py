@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from market.bench.plans import MIX, Product, Shopper
+from market_bench.plans import MIX, Product, Shopper
 
 PRICES = (3_000, 7_500, 12_000, 25_000, 49_000)
 STOCK = 10_000_000

@@ -1,0 +1,158 @@
+"""Each service wired from the adapters a composition root chooses: the one place a service is assembled.
+
+A builder takes the `Adapters` of the run mode (its database, the ports other services serve, the PG) and
+returns what the runner needs of the service (`Built`): its use cases (the consumer of its topics, the
+owner of its jobs), its REST routers and its gRPC servicers. `platform.SERVICES` says which of these the
+runner uses; the composition roots (`embedded`, `distributed`) only choose the adapters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fastapi import APIRouter
+
+from market.kernel.clock import Clock
+from market.kernel.db import Database
+from market.member.adapters import rest as member_rest
+from market.member.adapters import sql as member_sql
+from market.member.adapters.argon2 import Argon2Hasher
+from market.member.adapters.grpc_server import MemberGrpcService
+from market.member.adapters.jwt import JwtTokenIssuer
+from market.member.adapters.schema import MIGRATIONS as MEMBER_MIGRATIONS
+from market.member.use_cases import MemberService
+from market.order import ports as order_ports
+from market.order.adapters import rest as order_rest
+from market.order.adapters import sql as order_sql
+from market.order.adapters.catalog_cache import CachedCatalog
+from market.order.adapters.schema import MIGRATIONS as ORDER_MIGRATIONS
+from market.order.adapters.watch import StatusWatch
+from market.order.use_cases import OrderService
+from market.payment import ports as payment_ports
+from market.payment.adapters import rest as payment_rest
+from market.payment.adapters import sql as payment_sql
+from market.payment.adapters.grpc_server import PaymentGrpcService
+from market.payment.adapters.metrics import PrometheusPaymentMetrics
+from market.payment.adapters.schema import MIGRATIONS as PAYMENT_MIGRATIONS
+from market.payment.use_cases import PaymentService
+from market.product.adapters import rest as product_rest
+from market.product.adapters import sql as product_sql
+from market.product.adapters.grpc_server import ProductGrpcService
+from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
+from market.product.use_cases import ProductService
+from market.settings import Settings
+from market.web.auth import Auth, TokenSettings
+
+
+class Adapters(Protocol):
+    """What a composition root provides: per service its database and its relay's wake-up, and the ports
+    one service serves another (in process, or over gRPC), and the PG."""
+
+    settings: Settings
+    clock: Clock
+
+    def database(self, service: str) -> Database: ...
+
+    def wake(self, service: str) -> asyncio.Event:
+        """Set by the service's outbox writes: its relay publishes at once instead of at its next poll."""
+        ...
+
+    def members(self) -> order_ports.Members: ...
+
+    def catalog(self) -> order_ports.Catalog: ...
+
+    def coupons(self) -> order_ports.Coupons: ...
+
+    def points(self) -> payment_ports.PointsAccount: ...
+
+    def cards(self) -> payment_ports.CardGateway: ...
+
+    def bnpl(self) -> payment_ports.BnplGateway: ...
+
+
+@dataclass
+class Built:
+    service: Any  # the use cases: the consumer of the service's topics, the owner of its jobs' methods
+    routers: list[APIRouter] = field(default_factory=list)
+    grpc: list[Any] = field(default_factory=list)  # servicers (infra.grpc.GrpcService)
+
+
+def token_settings(settings: Settings) -> TokenSettings:
+    return TokenSettings(
+        secret=settings.secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.token_ttl_seconds,
+    )
+
+
+def member(a: Adapters) -> Built:
+    tokens = token_settings(a.settings)
+    service = MemberService(
+        uow=member_sql.sql_uow(a.database("member"), a.clock),
+        clock=a.clock,
+        hasher=Argon2Hasher(),
+        tokens=JwtTokenIssuer(tokens, a.clock),
+    )
+    return Built(service, [member_rest.router(service, Auth(tokens))], [MemberGrpcService(service)])
+
+
+def product(a: Adapters) -> Built:
+    service = ProductService(uow=product_sql.sql_uow(a.database("product"), a.clock), clock=a.clock)
+    auth = Auth(token_settings(a.settings))
+    return Built(service, [product_rest.router(service, auth)], [ProductGrpcService(service)])
+
+
+def order(a: Adapters) -> Built:
+    s, db = a.settings, a.database("order")
+    uow = order_sql.sql_uow(db, a.clock, a.wake("order"))
+    catalog = a.catalog()
+    if s.catalog_cache_seconds > 0:
+        catalog = CachedCatalog(
+            catalog, a.clock, ttl_seconds=s.catalog_cache_seconds, size=s.catalog_cache_size
+        )
+
+    async def statuses(order_ids: Any) -> dict[str, str]:
+        async with uow() as unit:
+            return await unit.orders.statuses(order_ids)
+
+    service = OrderService(
+        uow=uow,
+        clock=a.clock,
+        members=a.members(),
+        catalog=catalog,
+        coupons=a.coupons(),
+        watch=StatusWatch(statuses),
+    )
+    return Built(service, [order_rest.router(service, Auth(token_settings(s)))])
+
+
+def payment(a: Adapters) -> Built:
+    service = PaymentService(
+        uow=payment_sql.sql_uow(a.database("payment"), a.clock, a.wake("payment")),
+        clock=a.clock,
+        points=a.points(),
+        cards=a.cards(),
+        bnpl=a.bnpl(),
+        metrics=PrometheusPaymentMetrics(),
+        lease_seconds=a.settings.payment_lease_seconds,
+    )
+    auth = Auth(token_settings(a.settings))
+    return Built(service, [payment_rest.router(service, auth)], [PaymentGrpcService(service)])
+
+
+BUILDERS: dict[str, Callable[[Adapters], Built]] = {
+    "member": member,
+    "product": product,
+    "order": order,
+    "payment": payment,
+}
+MIGRATIONS: dict[str, list[str]] = {
+    "member": MEMBER_MIGRATIONS,
+    "product": PRODUCT_MIGRATIONS,
+    "order": ORDER_MIGRATIONS,
+    "payment": PAYMENT_MIGRATIONS,
+}

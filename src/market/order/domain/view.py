@@ -1,0 +1,37 @@
+"""The order as the public API shows it (SPEC §5's resource): the one place that shape is written.
+
+The REST adapter answers it, and the Idempotency-Key's replay stores it, so a replay is the first answer
+byte for byte. The order's storage keeps the aggregate itself (`market.kernel.codec`), not this view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from market.kernel.clock import iso
+from market.order.domain.order import Order
+
+
+def order_view(o: Order) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "member_id": o.member_id,
+        "status": o.status.value,
+        "total_amount": o.total_amount,
+        "items": [
+            {
+                "product_id": i.product_id,
+                "name": i.name,
+                "unit_price": i.unit_price,
+                "quantity": i.quantity,
+                "line_amount": i.line_amount,
+            }
+            for i in o.items
+        ],
+        "payments": [{"method": p.method.value, "amount": p.amount, "status": p.status} for p in o.payments],
+        "failure_reason": o.failure_reason,
+        "created_at": iso(o.created_at),
+        "paid_at": iso(o.paid_at),
+        "cancelled_at": iso(o.cancelled_at),
+        "timeline": [{"at": iso(t.at), "event": t.event, "detail": t.detail} for t in o.timeline],
+    }
