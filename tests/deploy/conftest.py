@@ -33,10 +33,12 @@ def missing(reason: str) -> NoReturn:
 
 @functools.cache
 def helm_path() -> str | None:
-    if os.environ.get("MARKET_HELM"):
-        return os.environ["MARKET_HELM"]
-    go_bin = Path.home() / "go" / "bin" / "helm"
-    return shutil.which("helm") or (str(go_bin) if go_bin.exists() else None)
+    candidates = (
+        os.environ.get("MARKET_HELM"),
+        shutil.which("helm"),
+        str(Path.home() / "go" / "bin" / "helm"),
+    )
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
 def helm(*args: str) -> subprocess.CompletedProcess[str]:
