@@ -18,6 +18,8 @@ export MARKET_GATEWAY_BURST="${MARKET_GATEWAY_BURST:-4000}"
 START_TIMEOUT="${MARKET_GATEWAY_START_TIMEOUT:-15}"
 
 TEMPLATE="$DEPLOY/nginx/nginx.conf.template"
+# Included by the template; shared with the Helm chart's gateway, hence kept in the chart.
+SHARED=("$DEPLOY"/helm/market/files/gateway-{http,server}.conf)
 export NGINX_HOME="$STATE/nginx"
 CONF="$NGINX_HOME/nginx.conf"
 PIDFILE="$NGINX_HOME/nginx.pid"
@@ -54,6 +56,7 @@ render_and_test() {
   validate_env
   mkdir -p "$LOGS" "$NGINX_HOME/temp"
   render_template "$TEMPLATE" "$CONF" "${TEMPLATE_VARS[@]}"
+  cp "${SHARED[@]}" "$NGINX_HOME/"
   local out
   out="$(nginx_cmd -t -q 2>&1)" || { printf '%s\n' "$out" >&2; die "nginx -t rejected $CONF"; }
 }
