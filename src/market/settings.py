@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     )
     gateway_port: int = 8080
 
+    # The notification worker (docs/notifications.md): empty smtp_url writes each message as an .eml file
+    # under <data_dir>/mail/ instead of sending it.
+    smtp_url: str = ""
+    mail_from: str = "Cashnote Market <no-reply@market.test>"
+    notification_http_port: int = 8105
+
     def secret(self) -> str:
         """The JWT key: from the environment, else one generated once and kept beside the data."""
         if self.jwt_secret:

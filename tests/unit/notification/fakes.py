@@ -12,6 +12,7 @@ from market.kernel.events import Envelope
 from market.notification.adapters.memory import NotificationState, memory_uow
 from market.notification.adapters.templates import JinjaTemplates
 from market.notification.domain import Backoff, Email, Recipient, Undeliverable
+from market.notification.ports import Mailer
 from market.notification.use_cases import NotificationService
 
 BACKOFF = Backoff(first=2.0, cap=60.0)
@@ -57,7 +58,7 @@ def worker(
     state: NotificationState,
     clock: ManualClock,
     members: FakeMembers,
-    mailer: FakeMailer,
+    mailer: Mailer,
     replica: str = "r1",
 ) -> NotificationService:
     return NotificationService(
