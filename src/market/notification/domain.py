@@ -118,9 +118,17 @@ def notice_from(envelope: Envelope, now: datetime) -> Notice | None:
         order_id=envelope.order_id,
         member_id=member_id,
         facts=_FACTS[kind](envelope.payload),
-        occurred_at=parse_iso(envelope.occurred_at) or now,
+        occurred_at=_when(envelope.occurred_at) or now,
         next_attempt_at=now,
     )
+
+
+def _when(text: str) -> datetime | None:
+    # A malformed time must not make the event unconsumable: the message is dated when it was recorded.
+    try:
+        return parse_iso(text)
+    except ValueError:
+        return None
 
 
 def _amount(value: Any) -> int | None:

@@ -73,3 +73,22 @@ def test_a_notice_keeps_what_the_message_needs_and_is_due_at_once() -> None:
     assert paid_notice.occurred_at.isoformat() == "2026-01-01T00:00:00+00:00"
     assert failed_notice.facts == {"reason": "BNPL_REJECTED"}
     assert partial.facts == {"items": [{"product_id": "prd_1", "quantity": 2}], "refund_amount": 12_000}
+
+
+def test_an_event_with_odd_values_still_makes_its_message() -> None:
+    now = ManualClock().now()
+    odd = Envelope(
+        "OrderPartiallyCancelled",
+        "ord_1",
+        {
+            "member_id": "mem_kim",
+            "items": [{"product_id": "prd_1", "quantity": "2"}, "x"],
+            "refund_amount": True,
+        },
+        "yesterday",
+    )
+
+    notice = notice_from(odd, now)
+
+    assert notice is not None and notice.occurred_at == now
+    assert notice.facts == {"items": [], "refund_amount": None}
