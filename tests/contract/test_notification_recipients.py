@@ -11,35 +11,19 @@ from collections.abc import AsyncIterator
 import pytest
 
 from market.infra.grpc import CallPolicy, open_channel, start_server
-from market.kernel.clock import ManualClock
 from market.kernel.errors import Unavailable
 from market.member.adapters.grpc_server import MemberGrpcService
-from market.member.adapters.jwt import JwtTokenIssuer
-from market.member.adapters.memory import memory_uow
 from market.member.use_cases import MemberService
 from market.notification.adapters.grpc_client import GrpcRecipients
 from market.notification.adapters.members import InProcessRecipients
 from market.notification.domain import Recipient
 from market.notification.ports import Recipients
-from market.web.auth import TokenSettings
-
-
-class PlainHasher:
-    async def hash(self, password: str) -> str:
-        return password
-
-    async def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == password
+from tests.unit.notification.fakes import member_service
 
 
 @pytest.fixture
 def members() -> MemberService:
-    return MemberService(
-        uow=memory_uow(),
-        clock=ManualClock(),
-        hasher=PlainHasher(),
-        tokens=JwtTokenIssuer(TokenSettings("s" * 32)),
-    )
+    return member_service()
 
 
 @pytest.fixture(params=["in-process", "grpc"])

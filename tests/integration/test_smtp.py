@@ -22,8 +22,6 @@ from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock, SystemClock
 from market.kernel.db import Database
-from market.member.adapters.jwt import JwtTokenIssuer
-from market.member.adapters.memory import memory_uow
 from market.member.use_cases import MemberService
 from market.notification.adapters.eml import EmlMailer
 from market.notification.adapters.members import InProcessRecipients
@@ -34,8 +32,7 @@ from market.notification.adapters.wiring import build_notifications
 from market.notification.domain import Backoff, Recipient, State, notice_from
 from market.notification.ports import Mailer
 from market.notification.use_cases import NotificationService
-from market.web.auth import TokenSettings
-from tests.unit.notification.fakes import cancelled, failed, paid, seconds
+from tests.unit.notification.fakes import cancelled, failed, member_service, paid, seconds
 
 SENDER = "Cashnote Market <no-reply@market.test>"
 
@@ -68,14 +65,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class PlainHasher:
-    async def hash(self, password: str) -> str:
-        return password
-
-    async def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == password
-
-
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = SqliteDatabase(tmp_path / "notification.db")
@@ -86,12 +75,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def members() -> MemberService:
-    return MemberService(
-        uow=memory_uow(),
-        clock=ManualClock(),
-        hasher=PlainHasher(),
-        tokens=JwtTokenIssuer(TokenSettings("s" * 32)),
-    )
+    return member_service()
 
 
 async def sign_up(members: MemberService) -> tuple[str, str]:

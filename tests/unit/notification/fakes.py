@@ -1,5 +1,5 @@
-"""Fakes of the notification worker's ports (a mailer and a member directory that can be taken down) and the
-events the tests feed it."""
+"""Fakes of the notification worker's ports (a mailer and a member directory that can be taken down), the
+real member service to serve the Recipients adapters, and the events the tests feed the worker."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from datetime import timedelta
 from market.kernel.clock import ManualClock
 from market.kernel.errors import Unavailable
 from market.kernel.events import Envelope
+from market.member.adapters.jwt import JwtTokenIssuer
+from market.member.adapters.memory import memory_uow as member_memory_uow
+from market.member.use_cases import MemberService
 from market.notification.adapters.memory import NotificationState, memory_uow
 from market.notification.adapters.templates import JinjaTemplates
 from market.notification.domain import Backoff, Email, Recipient, Undeliverable
 from market.notification.ports import Mailer
 from market.notification.use_cases import NotificationService
+from market.web.auth import TokenSettings
 
 BACKOFF = Backoff(first=2.0, cap=60.0)
 CLAIM_SECONDS = 30.0
@@ -38,6 +42,24 @@ class FakeMailer:
             raise Undeliverable(f"550 no such mailbox {email.to.email}")
         self.sent.append(email)
         self.delivered.set()
+
+
+class PlainHasher:
+    async def hash(self, password: str) -> str:
+        return password
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == password
+
+
+def member_service() -> MemberService:
+    """The real member service on its in-memory fakes: what the Recipients adapters serve in the tests."""
+    return MemberService(
+        uow=member_memory_uow(),
+        clock=ManualClock(),
+        hasher=PlainHasher(),
+        tokens=JwtTokenIssuer(TokenSettings("s" * 32)),
+    )
 
 
 class FakeMembers:

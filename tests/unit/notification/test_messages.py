@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 
 import pytest
 
+from market.kernel.events import Envelope
 from market.notification.adapters.mime import to_mime
-from market.notification.domain import Recipient
+from market.notification.domain import Email, Recipient
 from market.notification.use_cases import NotificationService
 from tests.unit.notification.fakes import FakeMailer, FakeMembers, cancelled, failed, paid, partly_cancelled
+
+
+async def sent_to_kim_and_jo(
+    service: NotificationService, mailer: FakeMailer, make: Callable[[str, str], Envelope]
+) -> tuple[Email, Email]:
+    """The message to Kim (Korean) and the one to Jo (English), for an event of each."""
+    await service.handle_batch([make("ord_ko", "mem_kim"), make("ord_en", "mem_jo")])
+    await service.send_pending()
+    ko, en = sorted(mailer.sent, key=lambda m: m.to.locale, reverse=True)
+    return ko, en
 
 
 async def test_a_korean_member_reads_korean_and_an_english_one_english(
     service: NotificationService, mailer: FakeMailer
 ) -> None:
-    await service.handle_batch([paid("ord_ko", "mem_kim"), paid("ord_en", "mem_jo")])
-    await service.send_pending()
+    ko, en = await sent_to_kim_and_jo(service, mailer, paid)
 
-    ko, en = sorted(mailer.sent, key=lambda m: m.to.locale, reverse=True)
     assert ko.subject == "[Cashnote Market] 주문 ord_ko 결제가 완료되었습니다"
     assert "결제 금액: 24,000원" in ko.text and "카드: 21,000원" in ko.text and "포인트: 3,000원" in ko.text
     assert "<strong>24,000원</strong>" in ko.html and 'lang="ko"' in ko.html
@@ -60,13 +70,11 @@ async def test_a_failed_order_says_why_in_words(
 async def test_a_partial_cancellation_lists_the_items_and_the_refund(
     service: NotificationService, mailer: FakeMailer
 ) -> None:
-    await service.handle_batch([partly_cancelled("ord_4", "mem_kim"), partly_cancelled("ord_5", "mem_jo")])
-    await service.send_pending()
+    ko, en = await sent_to_kim_and_jo(service, mailer, partly_cancelled)
 
-    ko, en = sorted(mailer.sent, key=lambda m: m.to.locale, reverse=True)
-    assert ko.subject == "[Cashnote Market] 주문 ord_4의 일부가 취소되었습니다"
+    assert ko.subject == "[Cashnote Market] 주문 ord_ko의 일부가 취소되었습니다"
     assert "상품 prd_1 2개" in ko.text and "환불 금액: 12,000원" in ko.text
-    assert en.subject == "[Cashnote Market] Part of your order ord_5 is cancelled"
+    assert en.subject == "[Cashnote Market] Part of your order ord_en is cancelled"
     assert "product prd_1 × 2" in en.text and "Refund: KRW 12,000" in en.text
 
 
