@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     )
     gateway_port: int = 8080
 
+    # The notification worker (docs/notifications.md): empty smtp_url writes each message as an .eml file
+    # under <data_dir>/mail/ instead of sending it.
+    smtp_url: str = ""
+    mail_from: str = "Cashnote Market <no-reply@market.test>"
+
     def replica_counts(self) -> dict[str, int]:
         """`replicas` as {service: count}; ValueError if it is not "name=N,..." with N ≥ 1."""
         counts: dict[str, int] = {}

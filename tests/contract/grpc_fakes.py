@@ -23,6 +23,7 @@ class Member:
     status: str
     point_balance: int
     role: str = "member"
+    locale: str = "ko"
 
 
 @dataclass

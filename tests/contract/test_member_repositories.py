@@ -63,6 +63,22 @@ async def test_a_member_reads_back_as_written(uow: UoW) -> None:
         assert await w.members.credentials("nobody@example.com") is None
 
 
+async def test_a_members_locale_and_profile_changes_read_back(uow: UoW) -> None:
+    jo = Member("mem_002", "jo@example.com", "Jo", "member", "ACTIVE", 0, T0, locale="en")
+    async with uow() as w:
+        assert await w.members.add(member(), "h") and await w.members.add(jo, "h")
+    async with uow() as w:
+        assert (await w.members.get("mem_001")) == member()
+        assert member().locale == "ko"
+        assert await w.members.get("mem_002") == jo
+        assert await w.members.set_profile("mem_001", "Kim Minji", "en")
+        assert not await w.members.set_profile("mem_nobody", "X", "en")
+    async with uow() as w:
+        changed = await w.members.get("mem_001")
+        assert changed is not None and (changed.name, changed.locale) == ("Kim Minji", "en")
+        assert changed.point_balance == 0 and changed.email == "m1@example.com"
+
+
 async def test_a_taken_email_is_refused_and_keeps_the_first_account(uow: UoW) -> None:
     async with uow() as w:
         assert await w.members.add(member(1), "hash-1")
@@ -215,3 +231,18 @@ async def test_using_and_refunding_points_cost_four_statements_each(backend: str
             (-300, 700),
             (1_000, 1_000),
         ]
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+async def test_members_from_before_the_locale_migration_write_in_korean(backend: str, tmp_path: Path) -> None:
+    async with sql_database(backend, tmp_path, "member") as db:
+        await migrate(db, MIGRATIONS[:1])
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO members (id, email, name, password_hash, role, status, point_balance, created_at) "
+                "VALUES ('mem_001', 'm1@example.com', 'Member 1', 'h', 'member', 'ACTIVE', 0, :at)",
+                {"at": "2026-01-01T00:00:00.000Z"},
+            )
+        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS) - 1
+        async with sql_uow(db, ManualClock())() as w:
+            assert await w.members.get("mem_001") == member()

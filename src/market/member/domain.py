@@ -17,6 +17,10 @@ GRANT = "GRANT"
 ORDER_USE = "ORDER_USE"
 ORDER_REFUND = "ORDER_REFUND"
 
+# The languages a member's messages (the notification e-mails) are written in; Korean unless chosen.
+LOCALES = ("ko", "en")
+DEFAULT_LOCALE = "ko"
+
 MAX_POINTS = 1_000_000_000_000
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +35,7 @@ class Member:
     status: str
     point_balance: int
     created_at: datetime
+    locale: str = DEFAULT_LOCALE
 
     @property
     def is_admin(self) -> bool:
@@ -74,6 +79,12 @@ def check_name(name: str) -> str:
     if not 1 <= len(name) <= 100:
         raise invalid("name", "must have 1 to 100 characters")
     return name
+
+
+def check_locale(locale: str) -> str:
+    if locale not in LOCALES:
+        raise invalid("locale", f"must be one of {list(LOCALES)}")
+    return locale
 
 
 def check_password(password: str) -> str:

@@ -22,6 +22,10 @@ class MemberRepository(Protocol):
         """The member with this (normalised) email and its password hash, or None."""
         ...
 
+    async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
+        """Change the member's name and locale; False when there is no such member."""
+        ...
+
     async def add_points(self, member_id: str, delta: int) -> bool:
         """Move the balance by `delta` (non-zero) unless it would go below 0; whether it moved.
 

@@ -10,6 +10,7 @@ from market.kernel.ids import new_id
 from market.member.domain import (
     ACTIVE,
     ADMIN,
+    DEFAULT_LOCALE,
     GRANT,
     MEMBER,
     ORDER_REFUND,
@@ -17,6 +18,7 @@ from market.member.domain import (
     AccessToken,
     LedgerEntry,
     Member,
+    check_locale,
     check_name,
     check_password,
     check_points,
@@ -39,13 +41,16 @@ class MemberService:
         self._tokens = tokens
         self._decoy_hash: str | None = None
 
-    async def sign_up(self, email: str, name: str, password: str, role: str = MEMBER) -> Member:
+    async def sign_up(
+        self, email: str, name: str, password: str, role: str = MEMBER, locale: str = DEFAULT_LOCALE
+    ) -> Member:
         """Open an account; EMAIL_TAKEN when the (case-insensitive) email already has one."""
         email, name = normalise_email(email), check_name(name)
         check_password(password)
         check_role(role)
+        check_locale(locale)
         password_hash = await self._hasher.hash(password)  # slow on purpose: outside the transaction
-        member = Member(new_id("mem"), email, name, role, ACTIVE, 0, self._clock.now())
+        member = Member(new_id("mem"), email, name, role, ACTIVE, 0, self._clock.now(), locale)
         async with self._uow() as uow:
             if not await uow.members.add(member, password_hash):
                 raise DomainError("EMAIL_TAKEN", "an account with this email already exists")
@@ -73,6 +78,20 @@ class MemberService:
         """The member, or None when there is no such member."""
         async with self._uow() as uow:
             return await uow.members.get(member_id)
+
+    async def update_profile(
+        self, member_id: str, name: str | None = None, locale: str | None = None
+    ) -> Member:
+        """Change the member's name and/or the language of its messages; what is not given stays."""
+        async with self._uow() as uow:
+            member = await self._locked(uow, member_id)
+            changed = replace(
+                member,
+                name=member.name if name is None else check_name(name),
+                locale=member.locale if locale is None else check_locale(locale),
+            )
+            await uow.members.set_profile(member_id, changed.name, changed.locale)
+        return changed
 
     async def use_points(self, member_id: str, order_id: str, amount: int) -> None:
         """Take `amount` points for an order, once per order: a retry changes nothing.

@@ -118,3 +118,47 @@ async def test_argon2_hashes_verify_only_the_right_password_quickly() -> None:
     assert not await hasher.verify(stored, "wrong horse")
     assert not await hasher.verify("not a hash", "correct horse")
     assert min(timings) < 0.05
+
+
+async def test_a_member_writes_in_korean_unless_it_chose_english(members: MemberService) -> None:
+    kim = await members.sign_up("kim@example.com", "Kim", "correct horse")
+    jo = await members.sign_up("jo@example.com", "Jo", "correct horse", locale="en")
+
+    assert kim.locale == "ko" and jo.locale == "en"
+    assert (await members.get_member(jo.id)) == jo
+
+
+async def test_an_unknown_locale_is_refused(members: MemberService) -> None:
+    with pytest.raises(DomainError) as caught:
+        await members.sign_up("kim@example.com", "Kim", "correct horse", locale="fr")
+
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert caught.value.extra["errors"] == [{"field": "locale", "message": "must be one of ['ko', 'en']"}]
+
+
+async def test_a_member_changes_its_name_and_locale_and_keeps_the_rest(members: MemberService) -> None:
+    kim = await members.sign_up("kim@example.com", "Kim", "correct horse")
+
+    renamed = await members.update_profile(kim.id, name=" Kim Minji ")
+    english = await members.update_profile(kim.id, locale="en")
+
+    assert renamed.name == "Kim Minji" and renamed.locale == "ko"
+    assert english == await members.get_member(kim.id)
+    assert (english.name, english.locale, english.email) == ("Kim Minji", "en", "kim@example.com")
+
+
+async def test_a_profile_change_to_an_unknown_locale_changes_nothing(members: MemberService) -> None:
+    kim = await members.sign_up("kim@example.com", "Kim", "correct horse")
+
+    with pytest.raises(DomainError) as caught:
+        await members.update_profile(kim.id, name="Lee", locale="jp")
+
+    assert caught.value.code == "VALIDATION_ERROR"
+    assert await members.get_member(kim.id) == kim
+
+
+async def test_a_profile_change_of_nobody_is_not_found(members: MemberService) -> None:
+    with pytest.raises(DomainError) as caught:
+        await members.update_profile("mem_nobody", locale="en")
+
+    assert caught.value.code == "NOT_FOUND"

@@ -49,11 +49,29 @@ async def test_sign_up_then_log_in_then_see_yourself(api: httpx.AsyncClient) -> 
 
     body = created.json()
     assert created.status_code == 201
-    assert body == {"id": body["id"], "email": "kim@example.com", "name": "Kim", "point_balance": 0}
+    assert body == {
+        "id": body["id"],
+        "email": "kim@example.com",
+        "name": "Kim",
+        "point_balance": 0,
+        "locale": "ko",
+    }
     assert created.headers["location"] == f"/api/v1/members/{body['id']}"
     assert login.status_code == 200
     assert login.json()["token_type"] == "Bearer" and login.json()["expires_in"] == 900
     assert me.status_code == 200 and me.json() == body
+
+
+async def test_a_member_who_signs_up_in_english_sees_it_on_its_page(api: httpx.AsyncClient) -> None:
+    created = await api.post(
+        "/members",
+        json={"email": "jo@example.com", "name": "Jo", "password": "correct horse", "locale": "en"},
+    )
+    login = await api.post("/auth/token", json={"email": "jo@example.com", "password": "correct horse"})
+    me = await api.get("/members/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"})
+
+    assert created.status_code == 201 and created.json()["locale"] == "en"
+    assert me.json()["locale"] == "en"
 
 
 async def test_a_taken_email_answers_409_problem(api: httpx.AsyncClient) -> None:
@@ -83,6 +101,8 @@ async def test_a_wrong_password_answers_401(api: httpx.AsyncClient) -> None:
         {"email": "kim@example.com", "name": "Kim", "password": "correct horse", "role": "admin"},
         {"email": "not-an-email", "name": "Kim", "password": "correct horse"},
         {"email": "kim@example.com", "name": "Kim"},
+        {"email": "kim@example.com", "name": "Kim", "password": "correct horse", "locale": "fr"},
+        {"email": "kim@example.com", "name": "Kim", "password": "correct horse", "locale": None},
     ],
 )
 async def test_a_malformed_sign_up_answers_422(api: httpx.AsyncClient, body: dict[str, Any]) -> None:

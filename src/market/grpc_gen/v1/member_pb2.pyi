@@ -11,7 +11,7 @@ class GetMemberRequest(_message.Message):
     def __init__(self, member_id: _Optional[str] = ...) -> None: ...
 
 class GetMemberReply(_message.Message):
-    __slots__ = ("found", "id", "email", "name", "role", "status", "point_balance")
+    __slots__ = ("found", "id", "email", "name", "role", "status", "point_balance", "locale")
     FOUND_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class GetMemberReply(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     POINT_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
     found: bool
     id: str
     email: str
@@ -26,7 +27,8 @@ class GetMemberReply(_message.Message):
     role: str
     status: str
     point_balance: int
-    def __init__(self, found: _Optional[bool] = ..., id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[str] = ..., status: _Optional[str] = ..., point_balance: _Optional[int] = ...) -> None: ...
+    locale: str
+    def __init__(self, found: _Optional[bool] = ..., id: _Optional[str] = ..., email: _Optional[str] = ..., name: _Optional[str] = ..., role: _Optional[str] = ..., status: _Optional[str] = ..., point_balance: _Optional[int] = ..., locale: _Optional[str] = ...) -> None: ...
 
 class UsePointsRequest(_message.Message):
     __slots__ = ("member_id", "order_id", "amount")

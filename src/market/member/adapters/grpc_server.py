@@ -41,6 +41,7 @@ class MemberGrpcService(member_pb2_grpc.MemberServiceServicer):
             role=m.role,
             status=m.status,
             point_balance=m.point_balance,
+            locale=m.locale,
         )
 
     async def UsePoints(self, request: UsePointsRequest, context: grpc.aio.ServicerContext) -> UsePointsReply:

@@ -46,6 +46,13 @@ class MemoryMembers:
         member = next((m for m in self._s.members.values() if m.email == email), None)
         return (member, self._s.password_hashes[member.id]) if member else None
 
+    async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
+        member = self._s.members.get(member_id)
+        if member is None:
+            return False
+        self._s.members[member_id] = replace(member, name=name, locale=locale)
+        return True
+
     async def add_points(self, member_id: str, delta: int) -> bool:
         member = self._s.members.get(member_id)
         if member is None or member.point_balance < max(0, -delta):

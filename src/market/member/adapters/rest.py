@@ -1,6 +1,6 @@
 """The member REST API: login, sign-up, the signed-in member, its point ledger, admin grants."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -24,6 +24,9 @@ class SignUpBody(BaseModel):
     email: StrictStr = Field(min_length=3, max_length=254)
     name: StrictStr = Field(min_length=1, max_length=100)
     password: StrictStr = Field(min_length=8, max_length=128)
+    locale: Literal["ko", "en"] = Field(
+        default="ko", description="the language of the member's e-mails (Korean unless chosen)"
+    )
 
 
 class GrantBody(BaseModel):
@@ -38,6 +41,7 @@ def member_json(member: Member) -> dict[str, Any]:
         "email": member.email,
         "name": member.name,
         "point_balance": member.point_balance,
+        "locale": member.locale,
     }
 
 
@@ -72,7 +76,7 @@ def router(service: MemberService, auth: Auth) -> APIRouter:
 
     @api.post("/members", status_code=201, summary="Sign up")
     async def sign_up(body: SignUpBody, request: Request, response: Response) -> dict[str, Any]:
-        member = await service.sign_up(body.email, body.name, body.password)
+        member = await service.sign_up(body.email, body.name, body.password, locale=body.locale)
         response.headers["Location"] = request.url_for("get_member", member_id=member.id).path
         return member_json(member)
 

@@ -30,4 +30,9 @@ CREATE TABLE point_ledger (
 CREATE INDEX ix_point_ledger_member ON point_ledger (member_id, id)
 """
 
-MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES]
+# The language of the member's messages (notification e-mails): ko or en.
+MEMBER_LOCALE = """
+ALTER TABLE members ADD COLUMN locale VARCHAR(8) NOT NULL DEFAULT 'ko'
+"""
+
+MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES, MEMBER_LOCALE]

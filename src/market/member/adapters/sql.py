@@ -12,7 +12,7 @@ from market.kernel.db import Database, Row, Tx, insert_ignore, transaction_uow
 from market.kernel.db import for_update as lock_clause
 from market.member.domain import LedgerEntry, Member
 
-_MEMBER_COLUMNS = "id, email, name, role, status, point_balance, created_at"
+_MEMBER_COLUMNS = "id, email, name, role, status, point_balance, created_at, locale"
 _LEDGER_COLUMNS = "id, member_id, delta, balance_after, reason, order_id, kind, created_at"
 
 
@@ -25,6 +25,7 @@ def _member(row: Row) -> Member:
         status=row["status"],
         point_balance=int(row["point_balance"]),
         created_at=parse_iso_required(row["created_at"]),
+        locale=row["locale"],
     )
 
 
@@ -48,7 +49,7 @@ class SqlMembers:
     async def add(self, member: Member, password_hash: str) -> bool:
         changed = await self._tx.execute(
             f"{insert_ignore(self._tx.dialect)} INTO members ({_MEMBER_COLUMNS}, password_hash) "
-            "VALUES (:id, :email, :name, :role, :status, :point_balance, :created_at, :password_hash)",
+            "VALUES (:id, :email, :name, :role, :status, :point_balance, :created_at, :locale, :password_hash)",
             {**_member_params(member), "password_hash": password_hash},
         )
         return changed == 1
@@ -65,6 +66,13 @@ class SqlMembers:
             f"SELECT {_MEMBER_COLUMNS}, password_hash FROM members WHERE email = :email", {"email": email}
         )
         return (_member(row), row["password_hash"]) if row else None
+
+    async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE members SET name = :name, locale = :locale WHERE id = :id",
+            {"id": member_id, "name": name, "locale": locale},
+        )
+        return changed == 1
 
     async def add_points(self, member_id: str, delta: int) -> bool:
         changed = await self._tx.execute(
