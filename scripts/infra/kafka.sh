@@ -15,7 +15,7 @@ HEAP_OPTS="${MARKET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 JIT_OPTS="${MARKET_KAFKA_JIT_OPTS--XX:TieredStopAtLevel=1}"
 START_TIMEOUT="${MARKET_KAFKA_START_TIMEOUT:-90}"
 TOPICS=(order.events payment.events)
-TOPIC_PARTITIONS=4
+TOPIC_PARTITIONS="${MARKET_KAFKA_PARTITIONS:-12}"  # keyed by order id: up to 12 replicas of a consumer share them
 
 POM="$DEPLOY/kafka/pom.xml"
 HOME_DIR="$STATE/kafka"

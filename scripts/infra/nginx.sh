@@ -12,6 +12,11 @@ export MARKET_MEMBER_HTTP_PORT="${MARKET_MEMBER_HTTP_PORT:-8101}"
 export MARKET_PRODUCT_HTTP_PORT="${MARKET_PRODUCT_HTTP_PORT:-8102}"
 export MARKET_ORDER_HTTP_PORT="${MARKET_ORDER_HTTP_PORT:-8103}"
 export MARKET_PAYMENT_HTTP_PORT="${MARKET_PAYMENT_HTTP_PORT:-8104}"
+# Each service's upstream servers: every replica `market up` runs (it sets these), else the one port above.
+export MARKET_MEMBER_UPSTREAM="${MARKET_MEMBER_UPSTREAM:-server 127.0.0.1:$MARKET_MEMBER_HTTP_PORT;}"
+export MARKET_PRODUCT_UPSTREAM="${MARKET_PRODUCT_UPSTREAM:-server 127.0.0.1:$MARKET_PRODUCT_HTTP_PORT;}"
+export MARKET_ORDER_UPSTREAM="${MARKET_ORDER_UPSTREAM:-server 127.0.0.1:$MARKET_ORDER_HTTP_PORT;}"
+export MARKET_PAYMENT_UPSTREAM="${MARKET_PAYMENT_UPSTREAM:-server 127.0.0.1:$MARKET_PAYMENT_HTTP_PORT;}"
 # The load benchmark runs from loopback and must not be throttled by default.
 export MARKET_GATEWAY_RATE="${MARKET_GATEWAY_RATE:-2000r/s}"
 export MARKET_GATEWAY_BURST="${MARKET_GATEWAY_BURST:-4000}"
@@ -24,8 +29,8 @@ export NGINX_HOME="$STATE/nginx"
 CONF="$NGINX_HOME/nginx.conf"
 PIDFILE="$NGINX_HOME/nginx.pid"
 LOGS="$NGINX_HOME/logs"
-TEMPLATE_VARS=(NGINX_HOME MARKET_GATEWAY_PORT MARKET_MEMBER_HTTP_PORT MARKET_PRODUCT_HTTP_PORT
-  MARKET_ORDER_HTTP_PORT MARKET_PAYMENT_HTTP_PORT MARKET_GATEWAY_RATE MARKET_GATEWAY_BURST)
+TEMPLATE_VARS=(NGINX_HOME MARKET_GATEWAY_PORT MARKET_MEMBER_UPSTREAM MARKET_PRODUCT_UPSTREAM
+  MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM MARKET_GATEWAY_RATE MARKET_GATEWAY_BURST)
 
 ensure_installed() {
   if ! NGINX="$(command -v nginx || command -v /usr/sbin/nginx)"; then
@@ -46,9 +51,10 @@ nginx_cmd() { "$NGINX" -p "$NGINX_HOME/" -c "$CONF" -e "$LOGS/error.log" "$@"; }
 validate_env() {
   [[ "$MARKET_GATEWAY_RATE" =~ ^[0-9]+r/[sm]$ ]] || die "MARKET_GATEWAY_RATE must look like 2000r/s or 60r/m, got '$MARKET_GATEWAY_RATE'"
   [[ "$MARKET_GATEWAY_BURST" =~ ^[0-9]+$ ]] || die "MARKET_GATEWAY_BURST must be an integer, got '$MARKET_GATEWAY_BURST'"
+  [[ "$MARKET_GATEWAY_PORT" =~ ^[0-9]+$ ]] || die "MARKET_GATEWAY_PORT must be a port number, got '$MARKET_GATEWAY_PORT'"
   local var
-  for var in MARKET_GATEWAY_PORT MARKET_MEMBER_HTTP_PORT MARKET_PRODUCT_HTTP_PORT MARKET_ORDER_HTTP_PORT MARKET_PAYMENT_HTTP_PORT; do
-    [[ "${!var}" =~ ^[0-9]+$ ]] || die "$var must be a port number, got '${!var}'"
+  for var in MARKET_MEMBER_UPSTREAM MARKET_PRODUCT_UPSTREAM MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM; do
+    [[ "${!var}" =~ ^(server\ 127\.0\.0\.1:[0-9]+(\ [a-z_=0-9]+)*\;\ ?)+$ ]] || die "$var must be 'server 127.0.0.1:PORT;'s, got '${!var}'"
   done
 }
 
@@ -80,8 +86,8 @@ cmd_start() {
   log "starting on 127.0.0.1:$MARKET_GATEWAY_PORT (rate $MARKET_GATEWAY_RATE, burst $MARKET_GATEWAY_BURST)"
   nginx_cmd || die "nginx failed to start; see $LOGS/error.log"
   wait_until "$START_TIMEOUT" healthy || die "no answer on /healthz within ${START_TIMEOUT}s; see $LOGS/error.log"
-  log "ready: http://127.0.0.1:$MARKET_GATEWAY_PORT -> member :$MARKET_MEMBER_HTTP_PORT, product :$MARKET_PRODUCT_HTTP_PORT," \
-    "order :$MARKET_ORDER_HTTP_PORT, payment :$MARKET_PAYMENT_HTTP_PORT (pid $(master_pid))"
+  log "ready: http://127.0.0.1:$MARKET_GATEWAY_PORT -> member {$MARKET_MEMBER_UPSTREAM}, product {$MARKET_PRODUCT_UPSTREAM}," \
+    "order {$MARKET_ORDER_UPSTREAM}, payment {$MARKET_PAYMENT_UPSTREAM} (pid $(master_pid))"
 }
 
 cmd_stop() {

@@ -49,8 +49,18 @@ def _service(args: argparse.Namespace, settings: Settings) -> int:
 def _up(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.topology import up
 
+    if args.replicas is not None:
+        settings = settings.model_copy(update={"replicas": args.replicas})
     print(up(settings))
     return 0
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.status import status
+
+    table, ready = status(settings)
+    print(table)
+    return 0 if ready else 1
 
 
 def _down(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,7 +139,14 @@ def parser() -> argparse.ArgumentParser:
     up = sub.add_parser(
         "up", help="start the distributed topology here: MariaDB, Kafka, services, PG sandbox, nginx"
     )
+    up.add_argument(
+        "--replicas",
+        metavar="SERVICE=N,…",
+        help="replicas per service, e.g. order=3,payment=2 (default 1 each; kept for later commands)",
+    )
     up.set_defaults(run=_up)
+    status = sub.add_parser("status", help="each replica of `market up`: ready, consumer lag, outbox backlog")
+    status.set_defaults(run=_status)
     down = sub.add_parser("down", help="stop everything `market up` started")
     down.set_defaults(run=_down)
 

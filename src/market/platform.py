@@ -46,7 +46,7 @@ class Service:
     calls: tuple[str, ...] = ()  # services whose gRPC it calls
     jobs: tuple[Job, ...] = ()
     scaling: Scaling = Scaling()
-    public: bool = True  # its REST API goes behind the gateway
+    public: bool = True  # its REST API goes behind the gateway (else: health and metrics only)
 
     @property
     def database(self) -> str:
@@ -82,6 +82,14 @@ SERVICES: tuple[Service, ...] = (
         produces=(PAYMENT_EVENTS,),
         calls=("member",),
         jobs=(Job("reconciler", "reconcile_once", "reconcile_interval_seconds"),),
+    ),
+    Service(
+        "notification",
+        http_port=8105,
+        consumes=(ORDER_EVENTS, PAYMENT_EVENTS),
+        calls=("member",),
+        jobs=(Job("notifications", "send_pending", 1.0),),
+        public=False,
     ),
 )
 

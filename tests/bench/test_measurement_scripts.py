@@ -36,6 +36,7 @@ def test_core_overhead_prints_a_cost_per_order_for_each_run_and_counts_statement
     assert commits and float(commits[1]) > 0, lines[-1]
     assert [part.split()[0] for part in commits[2].split(", ")] == [
         "member",
+        "notification",
         "order",
         "payment",
         "pg_sandbox",

@@ -63,6 +63,6 @@ async def test_a_member_service_that_does_not_answer_is_unavailable() -> None:
     channel = open_channel(f"127.0.0.1:{port}")
     try:
         with pytest.raises(Unavailable):
-            await GrpcRecipients(channel, CallPolicy(deadline=0.5, backoff=())).recipient("mem_1")
+            await GrpcRecipients(channel, CallPolicy(deadline=0.5)).recipient("mem_1")
     finally:
         await channel.close()

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from market.bootstrap.topology import infra, start_service, stop_service
+from market.bootstrap.topology import SANDBOX, Replica, infra, start, stop
 from market.kernel.events import ORDER_EVENTS, Envelope
 from market.settings import Settings
 from tests.e2e.client import Api, Member, line, pg
@@ -47,8 +47,8 @@ async def test_kill_9_payment_mid_saga_then_restart_completes_without_double_cha
     placed = await asyncio.gather(
         *[api.order(member, [line(product)], plans[i % 3], wait=None) for i in range(30)]
     )
-    stop_service(settings, "payment", signal.SIGKILL)
-    start_service(settings, "payment")
+    stop(settings, Replica("payment", 0), signal.SIGKILL)
+    start(settings, Replica("payment", 0))
     statuses = await settle(api, member, [r.json()["id"] for r in placed])
     assert statuses == ["PAID", "PAID", "FAILED"] * 10
     assert (await api.get(member, "/members/me")).json()["point_balance"] == 100_000 - 500 * 10
@@ -126,7 +126,7 @@ async def test_member_service_down_fails_orders_fast_with_a_clear_error(api: Api
     settings = Settings()
     product = await api.product(price=1_000)
     member = await api.member()
-    stop_service(settings, "member")
+    stop(settings, Replica("member", 0))
     try:
         started = time.monotonic()
         r = await api.order(member, [line(product)], [pg(1_000)], wait=None)
@@ -135,7 +135,7 @@ async def test_member_service_down_fails_orders_fast_with_a_clear_error(api: Api
         assert elapsed < 10, elapsed
         assert (await api.get(member, "/orders")).json()["items"] == []
     finally:
-        start_service(settings, "member")
+        start(settings, Replica("member", 0))
     # Once it is back, orders go through again within seconds (the order service's channel reconnects).
     deadline, answer = time.monotonic() + 15, None
     while time.monotonic() < deadline:
@@ -151,13 +151,13 @@ async def test_pg_down_payments_wait_and_the_reconciler_completes_them_when_it_i
     settings = Settings()
     product = await api.product(price=2_000, stock=10)
     member = await api.member(points=1_000)
-    stop_service(settings, "pg-sandbox")
+    stop(settings, Replica(SANDBOX, 0))
     try:
         r = await api.order(
             member, [line(product)], [pg(1_000), {"method": "POINT", "amount": 1_000}], wait=3
         )
         assert r.status_code == 201 and r.json()["status"] == "PENDING", r.text
     finally:
-        start_service(settings, "pg-sandbox")
+        start(settings, Replica(SANDBOX, 0))
     assert await settle(api, member, [r.json()["id"]]) == ["PAID"]
     assert (await api.get(member, "/members/me")).json()["point_balance"] == 0

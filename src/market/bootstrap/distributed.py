@@ -19,9 +19,11 @@ from market import platform
 from market.bootstrap import heap
 from market.bootstrap.runner import Platform
 from market.infra.grpc import CallPolicy, open_channel, start_server
+from market.infra.jobs import every
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
 from market.infra.mysql import MysqlDatabase, create_database_url
 from market.kernel.clock import Clock, SystemClock
+from market.notification.adapters.grpc_client import GrpcRecipients
 from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMembers
 from market.payment.adapters.grpc_client import GrpcPointsAccount
 from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway
@@ -74,6 +76,9 @@ class DistributedAdapters:
     def coupons(self) -> GrpcCoupons:
         return GrpcCoupons(self._channel("payment"), self._policy)
 
+    def recipients(self) -> GrpcRecipients:
+        return GrpcRecipients(self._channel("member"), self._policy)
+
     def _transport(self, base_url: str) -> HttpTransport:
         s = self.settings
         transport = HttpTransport(base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
@@ -122,9 +127,11 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
             stack.push_async_callback(running.stop)
             await subscriber.start()
             stack.push_async_callback(subscriber.stop)
+            if declared.consumes:
+                running.jobs.start(every(5, subscriber.report_lag, "consumer-lag"), "consumer-lag")
             if declared.grpc_port is not None:
                 port = declared.grpc_port + platform.PORT_STRIDE * replica
-                server = await start_server(running.grpc, host="127.0.0.1", port=port)
+                server = await start_server(running.grpc, host=settings.host, port=port)
                 stack.push_async_callback(server.stop)
             for router in running.routers:
                 app.include_router(router, prefix=API_PREFIX)
@@ -151,6 +158,6 @@ def run_service(settings: Settings, name: str, replica: int = 0) -> None:
         app = service_app(settings, name, replica, serving=True)
         port = platform.service(name).http_port + platform.PORT_STRIDE * replica
     uvicorn.run(
-        app, host="127.0.0.1", port=port, log_level=settings.log_level, loop="uvloop", http="httptools",
+        app, host=settings.host, port=port, log_level=settings.log_level, loop="uvloop", http="httptools",
         access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
     )  # fmt: skip

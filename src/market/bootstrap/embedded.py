@@ -19,6 +19,7 @@ from market.infra.bus import InProcessBus
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
+from market.notification.adapters.members import InProcessRecipients
 from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
 from market.pg_sandbox.core import MIGRATIONS as SANDBOX_MIGRATIONS
 from market.pg_sandbox.core import Sandbox
@@ -73,6 +74,9 @@ class EmbeddedAdapters:
 
     def bnpl(self) -> TossBnplGateway:
         return TossBnplGateway(self.sandbox)
+
+    def recipients(self) -> InProcessRecipients:
+        return InProcessRecipients(_Later(self, "member"))
 
 
 @dataclass

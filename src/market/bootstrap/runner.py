@@ -68,6 +68,9 @@ class Platform:
         a = self.adapters
         for declared in self.declared:
             await migrate(a.database(declared.name), MIGRATIONS[declared.name])
+        for built in self.built.values():
+            if built.start is not None:
+                await built.start()
         for declared in self.declared:
             name, db, service = declared.name, a.database(declared.name), self.built[declared.name].service
             if declared.produces:

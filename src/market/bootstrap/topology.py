@@ -1,38 +1,63 @@
-"""`market up` / `market down`: the whole distributed topology on this machine, started in order.
+"""`market up` / `market status` / `market down`: the distributed topology on this machine, from the platform
+declaration (`market.platform`): MariaDB and Kafka (scripts/infra), the PG sandbox, every replica of every
+service, then the nginx gateway, whose upstreams list every public service's replicas.
 
-MariaDB and Kafka (project scripts under scripts/infra), the PG sandbox, the four services, then the
-nginx gateway. Each process logs to STATE/run/NAME.log and has a pid file; `up` returns once every
-piece answers its readiness check, and says which one did not.
+Replica I of a service listens on its declared ports + `PORT_STRIDE` × I, logs to STATE/run/NAME-I.log and
+has a pid file; `up` returns once every process answers its readiness check, and says which did not. It
+starts only what is not running, so it also restarts a replica that died. The replica counts are kept in
+STATE/run/replicas, for `status`, `down` and a later `up`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from market import platform
 from market.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
-ORDER = ("pg-sandbox", "member", "product", "payment", "order")
+SANDBOX = "pg-sandbox"
 
 
-def _scripts() -> Path:
-    scripts = REPO / "scripts" / "infra"
-    if not scripts.is_dir():
-        raise SystemExit(f"market up: {scripts} not found; run it from a checkout of the project")
-    return scripts
+@dataclass(frozen=True)
+class Replica:
+    service: str
+    index: int
+
+    @property
+    def name(self) -> str:
+        return self.service if self.service == SANDBOX else f"{self.service}-{self.index}"
+
+    def port(self, settings: Settings) -> int:
+        if self.service == SANDBOX:
+            return settings.pg_port
+        return platform.service(self.service).http_port + platform.PORT_STRIDE * self.index
+
+
+def replicas(settings: Settings) -> list[Replica]:
+    """Every process `up` runs, in start order: the sandbox, then the services as declared."""
+    counts = settings.replica_counts()
+    unknown = set(counts) - {s.name for s in platform.SERVICES}
+    if unknown:
+        raise SystemExit(f"market up: no service {', '.join(sorted(unknown))} (see `market platform`)")
+    return [Replica(SANDBOX, 0)] + [
+        Replica(s.name, i) for s in platform.SERVICES for i in range(counts.get(s.name, 1))
+    ]
 
 
 def _env(settings: Settings) -> dict[str, str]:
     state = settings.state_dir.resolve()
-    return {
+    env = {
         **os.environ,
         "MARKET_STATE_DIR": str(state),
         "MARKET_MYSQL_SOCKET": mysql_socket(settings),
@@ -41,7 +66,13 @@ def _env(settings: Settings) -> dict[str, str]:
         "MARKET_GATEWAY_PORT": str(settings.gateway_port),
         "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
         "MARKET_JWT_SECRET": settings.secret(),
+        "MARKET_REPLICAS": settings.replicas,
     }
+    for s in platform.SERVICES:
+        if s.public:
+            ports = [r.port(settings) for r in replicas(settings) if r.service == s.name]
+            env[f"MARKET_{s.name.upper()}_UPSTREAM"] = " ".join(f"server 127.0.0.1:{p};" for p in ports)
+    return env
 
 
 def mysql_socket(settings: Settings) -> str:
@@ -57,26 +88,20 @@ def mysql_socket(settings: Settings) -> str:
 
 
 def infra(action: str, name: str, settings: Settings) -> None:
-    result = subprocess.run([str(_scripts() / f"{name}.sh"), action], env=_env(settings))
+    scripts = REPO / "scripts" / "infra"
+    if not scripts.is_dir():
+        raise SystemExit(f"market up: {scripts} not found; run it from a checkout of the project")
+    result = subprocess.run([str(scripts / f"{name}.sh"), action], env=_env(settings))
     if result.returncode != 0 and action == "start":
         raise SystemExit(f"market up: {name} did not start (see its messages above)")
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def _run_dir(settings: Settings) -> Path:
+    return settings.state_dir / "run"
 
 
-def _http_port(settings: Settings, name: str) -> int:
-    return settings.pg_port if name == "pg-sandbox" else int(getattr(settings, f"{name}_http_port"))
-
-
-def _pid_file(settings: Settings, name: str) -> Path:
-    return settings.state_dir / "run" / f"{name}.pid"
-
-
-def _running(settings: Settings, name: str) -> int | None:
-    path = _pid_file(settings, name)
+def running(settings: Settings, replica: Replica) -> int | None:
+    path = _run_dir(settings) / f"{replica.name}.pid"
     if not path.exists():
         return None
     pid = int(path.read_text())
@@ -88,29 +113,29 @@ def _running(settings: Settings, name: str) -> int | None:
     return pid
 
 
-def start_service(settings: Settings, name: str) -> None:
-    if _running(settings, name):
+def start(settings: Settings, replica: Replica) -> None:
+    """Start the replica unless it runs, and wait until it is ready."""
+    if running(settings, replica):
         return
-    port = _http_port(settings, name)
-    if not _port_free(port):
-        raise SystemExit(f"market up: port {port} for {name} is taken by another process")
-    run = settings.state_dir / "run"
+    port, run = replica.port(settings), _run_dir(settings)
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"market up: port {port} for {replica.name} is taken by another process")
     run.mkdir(parents=True, exist_ok=True)
-    with (run / f"{name}.log").open("ab") as log:
+    command = [sys.executable, "-m", "market.cli", "service", replica.service]
+    if replica.service != SANDBOX:
+        command += ["--replica", str(replica.index)]
+    with (run / f"{replica.name}.log").open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "market.cli", "service", name],
-            env=_env(settings),
+            command,
+            env={**_env(settings), "MARKET_REPLICA": replica.name},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _pid_file(settings, name).write_text(str(proc.pid))
-    _wait_ready(
-        f"http://127.0.0.1:{port}/{'healthz' if name == 'pg-sandbox' else 'readyz'}",
-        name,
-        run / f"{name}.log",
-        proc,
-    )
+    (run / f"{replica.name}.pid").write_text(str(proc.pid))
+    path = "healthz" if replica.service == SANDBOX else "readyz"
+    _wait_ready(f"http://127.0.0.1:{port}/{path}", replica.name, run / f"{replica.name}.log", proc)
 
 
 def _wait_ready(
@@ -132,25 +157,38 @@ def _wait_ready(
     raise SystemExit(f"market up: {name} not ready after {seconds:.0f} s ({url}); see {log}")
 
 
-def stop_service(settings: Settings, name: str, sig: int = signal.SIGTERM) -> None:
-    pid = _running(settings, name)
+def stop(settings: Settings, replica: Replica, sig: int = signal.SIGTERM) -> None:
+    pid = running(settings, replica)
     if pid is None:
         return
     os.kill(pid, sig)
     for _ in range(100):
-        if _running(settings, name) is None:
+        if running(settings, replica) is None:
             return
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
-    _pid_file(settings, name).unlink(missing_ok=True)
+    (_run_dir(settings) / f"{replica.name}.pid").unlink(missing_ok=True)
+
+
+def remembered(settings: Settings) -> Settings:
+    """`settings` with the replica counts of the last `up`, unless they say their own."""
+    kept = _run_dir(settings) / "replicas"
+    if settings.replicas or not kept.exists():
+        return settings
+    return settings.model_copy(update={"replicas": kept.read_text().strip()})
 
 
 def up(settings: Settings) -> str:
+    settings = remembered(settings)
+    for stale in set(_started(settings)) - set(replicas(settings)):
+        stop(settings, stale)  # fewer replicas than the last `up`
     infra("start", "mariadb", settings)
     infra("start", "kafka", settings)
-    for name in ORDER:
-        start_service(settings, name)
-    infra("start", "nginx", settings)
+    _run_dir(settings).mkdir(parents=True, exist_ok=True)
+    (_run_dir(settings) / "replicas").write_text(settings.replicas)
+    for replica in replicas(settings):
+        start(settings, replica)
+    infra("reload" if _gateway_up(settings) else "start", "nginx", settings)
     _wait_ready(
         f"http://127.0.0.1:{settings.gateway_port}/healthz",
         "gateway",
@@ -159,10 +197,26 @@ def up(settings: Settings) -> str:
     return f"market is up: gateway http://127.0.0.1:{settings.gateway_port}/api/v1, logs in {settings.state_dir}/run"
 
 
+def _gateway_up(settings: Settings) -> bool:
+    pid_file = settings.state_dir / "nginx" / "nginx.pid"
+    return pid_file.exists() and Path(f"/proc/{pid_file.read_text().strip()}").exists()
+
+
+def _started(settings: Settings) -> list[Replica]:
+    """The replicas whose pid files are there (whatever the replica counts say)."""
+    found = []
+    for pid_file in _run_dir(settings).glob("*.pid") if _run_dir(settings).is_dir() else []:
+        if m := re.fullmatch(r"(.+)-(\d+)", pid_file.stem):
+            found.append(Replica(m[1], int(m[2])))
+        elif pid_file.stem == SANDBOX:
+            found.append(Replica(SANDBOX, 0))
+    return found
+
+
 def down(settings: Settings) -> str:
     infra("stop", "nginx", settings)
-    for name in reversed(ORDER):
-        stop_service(settings, name)
+    for replica in reversed(sorted(set(_started(settings)) | set(replicas(remembered(settings))), key=str)):
+        stop(settings, replica)
     infra("stop", "kafka", settings)
     infra("stop", "mariadb", settings)
     return "market is down"

@@ -9,7 +9,7 @@ runner uses; the composition roots (`embedded`, `distributed`) only choose the a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +24,9 @@ from market.member.adapters.grpc_server import MemberGrpcService
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.adapters.schema import MIGRATIONS as MEMBER_MIGRATIONS
 from market.member.use_cases import MemberService
+from market.notification import ports as notification_ports
+from market.notification.adapters.wiring import MIGRATIONS as NOTIFICATION_MIGRATIONS
+from market.notification.adapters.wiring import build_notifications, mailer_for
 from market.order import ports as order_ports
 from market.order.adapters import rest as order_rest
 from market.order.adapters import sql as order_sql
@@ -72,12 +75,15 @@ class Adapters(Protocol):
 
     def bnpl(self) -> payment_ports.BnplGateway: ...
 
+    def recipients(self) -> notification_ports.Recipients: ...
+
 
 @dataclass
 class Built:
     service: Any  # the use cases: the consumer of the service's topics, the owner of its jobs' methods
     routers: list[APIRouter] = field(default_factory=list)
     grpc: list[Any] = field(default_factory=list)  # servicers (infra.grpc.GrpcService)
+    start: Callable[[], Awaitable[object]] | None = None  # once migrated, before serving
 
 
 def token_settings(settings: Settings) -> TokenSettings:
@@ -97,7 +103,15 @@ def member(a: Adapters) -> Built:
         hasher=Argon2Hasher(),
         tokens=JwtTokenIssuer(tokens, a.clock),
     )
-    return Built(service, [member_rest.router(service, Auth(tokens))], [MemberGrpcService(service)])
+    s = a.settings
+
+    async def first_admin() -> None:
+        # The first admin comes from the settings (SPEC §9); the embedded mode's demo data may add its own.
+        if s.admin_email and s.admin_password:
+            await service.ensure_admin(s.admin_email, s.admin_password)
+
+    routers = [member_rest.router(service, Auth(tokens))]
+    return Built(service, routers, [MemberGrpcService(service)], first_admin)
 
 
 def product(a: Adapters) -> Built:
@@ -144,15 +158,22 @@ def payment(a: Adapters) -> Built:
     return Built(service, [payment_rest.router(service, auth)], [PaymentGrpcService(service)])
 
 
+def notification(a: Adapters) -> Built:
+    db = a.database("notification")
+    return Built(build_notifications(db, a.clock, a.recipients(), mailer_for(a.settings)))
+
+
 BUILDERS: dict[str, Callable[[Adapters], Built]] = {
     "member": member,
     "product": product,
     "order": order,
     "payment": payment,
+    "notification": notification,
 }
 MIGRATIONS: dict[str, list[str]] = {
     "member": MEMBER_MIGRATIONS,
     "product": PRODUCT_MIGRATIONS,
     "order": ORDER_MIGRATIONS,
     "payment": PAYMENT_MIGRATIONS,
+    "notification": NOTIFICATION_MIGRATIONS,
 }

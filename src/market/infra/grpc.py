@@ -25,6 +25,13 @@ MESSAGE_LIMITS = (
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 )
+SERVER_OPTIONS = (
+    *MESSAGE_LIMITS,
+    # Clients reconnect every few minutes, and so resolve the service's name again: replicas an autoscaler
+    # added get their share of the calls (round_robin over DNS only learns of them on a reconnect).
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+)
 # gRPC's own service config: calls balanced over every address of the target (each replica of the
 # service), and a call refused as UNAVAILABLE (a replica going away) retried on another, by grpc itself.
 SERVICE_CONFIG = {
@@ -86,7 +93,7 @@ async def start_server(
     services: Sequence[GrpcService], *, host: str = "127.0.0.1", port: int = 0
 ) -> RunningServer:
     """Serve `services` and the standard health service on host:port (port 0: any free port)."""
-    server = grpc.aio.server(options=MESSAGE_LIMITS, interceptors=[_DomainErrors()])
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[_DomainErrors()])
     checks = grpc_health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checks, server)
     for service in services:

@@ -10,13 +10,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from market.infra.consuming import deliver
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
 
 log = logging.getLogger("market.kafka")
+LAG = Gauge("market_consumer_lag", "Records not yet handled, over this process's partitions", ["group"])
 POISON = Counter(
     "market_kafka_undecodable_records_total",
     "Records skipped because they are not an event envelope",
@@ -142,18 +143,17 @@ class KafkaSubscriber:
             await consumer.stop()  # leaves the group: its partitions move on at once
         self._tasks, self._consumers = [], []
 
-    async def lag(self) -> int:
-        """Records not yet handled across this process's assigned partitions (for `market status`)."""
-        total = 0
-        for consumer in self._consumers:
+    async def report_lag(self) -> None:
+        """Set `market_consumer_lag` per group: records not yet committed on the partitions this process
+        holds (`market status` and the console read it)."""
+        for group, consumer in zip(self._subscriptions, self._consumers, strict=True):
             assigned = list(consumer.assignment())
-            if not assigned:
-                continue
-            ends = await consumer.end_offsets(assigned)
+            ends = await consumer.end_offsets(assigned) if assigned else {}
+            lag = 0
             for tp in assigned:
                 committed = await consumer.committed(tp)
-                total += max(0, ends[tp] - (committed or 0))
-        return total
+                lag += max(0, ends[tp] - (committed or 0))
+            LAG.labels(group).set(lag)
 
     async def _consume(self, group: str, consumer: AIOKafkaConsumer, topics: dict[str, Consumer]) -> None:
         while True:

@@ -7,6 +7,8 @@ ISO-8601 UTC strings (`kernel.clock.iso`), which sort as the instants they name.
 
 from __future__ import annotations
 
+from market.infra.jobs import LEASES
+
 NOTIFICATIONS = """
 CREATE TABLE notifications (
     event_id VARCHAR(36) PRIMARY KEY,
@@ -26,4 +28,4 @@ CREATE TABLE notifications (
 CREATE INDEX ix_notifications_due ON notifications (state, next_attempt_at)
 """
 
-MIGRATIONS: list[str] = [NOTIFICATIONS]
+MIGRATIONS: list[str] = [NOTIFICATIONS, LEASES]
