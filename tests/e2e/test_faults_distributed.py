@@ -15,7 +15,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from market.bootstrap.topology import SANDBOX, Replica, infra, start, stop
+from market.bootstrap.topology import SANDBOX, Replica, infra, remembered, replicas, start, stop
 from market.kernel.events import ORDER_EVENTS, Envelope
 from market.settings import Settings
 from tests.e2e.client import Api, Member, line, pg
@@ -122,11 +122,16 @@ async def find_event(bootstrap: str, order_id: str, type_: str) -> Envelope:
     raise AssertionError(f"{type_} of {order_id} not found on {ORDER_EVENTS}")
 
 
+def every_replica(settings: Settings, service: str) -> list[Replica]:
+    return [r for r in replicas(remembered(settings)) if r.service == service]
+
+
 async def test_member_service_down_fails_orders_fast_with_a_clear_error(api: Api) -> None:
     settings = Settings()
     product = await api.product(price=1_000)
     member = await api.member()
-    stop(settings, Replica("member", 0))
+    for replica in every_replica(settings, "member"):
+        stop(settings, replica)
     try:
         started = time.monotonic()
         r = await api.order(member, [line(product)], [pg(1_000)], wait=None)
@@ -135,7 +140,8 @@ async def test_member_service_down_fails_orders_fast_with_a_clear_error(api: Api
         assert elapsed < 10, elapsed
         assert (await api.get(member, "/orders")).json()["items"] == []
     finally:
-        start(settings, Replica("member", 0))
+        for replica in every_replica(settings, "member"):
+            start(settings, replica)
     # Once it is back, orders go through again within seconds (the order service's channel reconnects).
     deadline, answer = time.monotonic() + 15, None
     while time.monotonic() < deadline:

@@ -31,9 +31,11 @@ class AuditReport:
 
 
 def _quiet(snap: Snapshot, unsettled: int) -> bool:
-    """Nothing in flight: orders settled, outboxes drained, and stock of ended orders given back."""
-    ended = {o["id"] for o in snap.orders if o["status"] in ("FAILED", "CANCELLED")}
-    held = any(r["status"] == "RESERVED" and r["order_id"] in ended for r in snap.reservations)
+    """Nothing in flight: orders settled, outboxes drained, and stock given back both by ended orders and
+    by placements that never stored their order (a crashed one's, which the order service's sweep gives
+    back within a minute and a half)."""
+    live = {o["id"] for o in snap.orders if o["status"] not in ("FAILED", "CANCELLED")}
+    held = any(r["status"] == "RESERVED" and r["order_id"] not in live for r in snap.reservations)
     return unsettled == 0 and snap.outbox_backlog == 0 and not held
 
 

@@ -55,6 +55,10 @@ class IdempotencyKeyRepository(Protocol):
 
     async def forget(self, member_id: str, key: str) -> None: ...
 
+    async def abandon(self, member_id: str, key: str, as_of: datetime) -> None:
+        """Mark an in-flight use as last touched at `as_of` (in the past: the sweep may take it now)."""
+        ...
+
     async def forget_unchanged(self, use: KeyUse) -> bool:
         """Forget this very use: False (nothing forgotten) if the key was touched after `use.updated_at`."""
         ...

@@ -46,6 +46,7 @@ class FakeCatalog:
         self.reservations: dict[str, list[tuple[str, int]]] = {}
         self.released: list[str] = []
         self.unreachable = False
+        self.answer_lost = False  # a reservation made, its answer lost on the way back
         self.release_unreachable = False
         self.gate: asyncio.Barrier | None = None
 
@@ -77,6 +78,8 @@ class FakeCatalog:
         for product_id, quantity in lines:
             self.stock[product_id] -= quantity
         self.reservations[order_id] = list(lines)
+        if self.answer_lost:
+            raise Unavailable("product")
 
     async def release_stock(self, order_id: str) -> None:
         if self.release_unreachable:

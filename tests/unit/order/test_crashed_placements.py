@@ -177,3 +177,15 @@ async def test_a_retry_after_the_stock_was_released_answers_that_error_and_frees
     assert await world.keys.begin(Keyed("mem_1", "k1", "fp-a"), "ord_next") == Started("ord_next")
     order = await world.placing.place_order("mem_1", LINES, [pg(10_000)], Started("ord_next", resumed=True))
     assert order.id == "ord_next" and world.catalog.stock["prd_a"] == 1
+
+
+async def test_a_placement_whose_stock_cannot_be_given_back_leaves_its_key_to_the_sweep(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    world.catalog.answer_lost = world.catalog.release_unreachable = True  # the product service went away
+    problem(await post_order(http, key="k1"), 503, "UPSTREAM_UNAVAILABLE")
+    assert world.catalog.stock["prd_a"] == 2 and world.state.orders == {}  # held for no order
+    assert ("mem_1", "k1") in world.state.keys  # not forgotten: the sweep needs it
+    world.catalog.answer_lost = world.catalog.release_unreachable = False
+    assert await world.service.release_abandoned_placements() == 1  # at once: it is left abandoned
+    assert world.catalog.stock["prd_a"] == 3 and world.state.keys == {}

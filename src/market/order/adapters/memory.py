@@ -97,6 +97,11 @@ class MemoryIdempotencyKeys:
     async def forget(self, member_id: str, key: str) -> None:
         self._s.keys.pop((member_id, key), None)
 
+    async def abandon(self, member_id: str, key: str, as_of: datetime) -> None:
+        use = self._s.keys.get((member_id, key))
+        if use is not None and use.state == IN_FLIGHT:
+            self._s.keys[(member_id, key)] = replace(use, updated_at=as_of)
+
     async def forget_unchanged(self, use: KeyUse) -> bool:
         current = self._s.keys.get((use.member_id, use.key))
         if current is None or current.updated_at != use.updated_at:

@@ -93,6 +93,12 @@ class SqlIdempotencyKeys:
             "DELETE FROM idempotency_keys WHERE member_id = :m AND idem_key = :k", {"m": member_id, "k": key}
         )
 
+    async def abandon(self, member_id: str, key: str, as_of: datetime) -> None:
+        await self._tx.execute(
+            "UPDATE idempotency_keys SET updated_at = :u WHERE member_id = :m AND idem_key = :k AND state = :s",
+            {"u": iso(as_of), "m": member_id, "k": key, "s": IN_FLIGHT},
+        )
+
     async def forget_unchanged(self, use: KeyUse) -> bool:
         changed = await self._tx.execute(
             "DELETE FROM idempotency_keys WHERE member_id = :m AND idem_key = :k AND updated_at = :seen",

@@ -28,6 +28,7 @@ import orjson
 
 from market.kernel import codec
 from market.kernel.clock import Clock
+from market.kernel.errors import Unavailable
 from market.order.domain import (
     ABANDONED_AFTER,
     IN_FLIGHT,
@@ -71,6 +72,15 @@ class Reply:
     waited: int = 0  # the `Prefer: wait` it honoured, in seconds (0 for a replay)
 
 
+class StockMayBeHeld(Unavailable):
+    """A placement failed once its stock may have been reserved, and giving the stock back failed too: its
+    key is not forgotten but left to the sweep of abandoned placements, which knows what to give back."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__("product")
+        self.order_id = order_id
+
+
 # Stores the answer with `order` inside the caller's unit of work, the one that commits the request's change.
 Finish = Callable[[UnitOfWork, Order], Awaitable[None]]
 # Runs the request once the key is held; calls `finish` (if given) in the transaction that commits it.
@@ -105,6 +115,9 @@ class Idempotency:
 
         try:
             order = await act(begun, None if settle else finish)
+        except StockMayBeHeld:
+            await self._leave_to_sweep(keyed)
+            raise
         except BaseException:
             await self._abandon(keyed)
             raise
@@ -149,6 +162,19 @@ class Idempotency:
                 await uow.idempotency_keys.forget(keyed.member_id, keyed.key)
         except Exception:
             log.exception("could not forget Idempotency-Key %r; it frees itself in a minute", keyed.key)
+
+    async def _leave_to_sweep(self, keyed: Keyed) -> None:
+        """The request failed with its stock perhaps held: its key stays, abandoned at once, so the sweep
+        gives the stock back (or a retry of the same request resumes the placement) — never forgotten."""
+        try:
+            async with self._uow() as uow:
+                await uow.idempotency_keys.abandon(
+                    keyed.member_id, keyed.key, self._clock.now() - ABANDONED_AFTER
+                )
+        except Exception:
+            log.exception(
+                "could not leave Idempotency-Key %r to the sweep; it is in flight until then", keyed.key
+            )
 
     async def forget_expired_keys(self) -> int:
         async with self._uow() as uow:

@@ -27,7 +27,7 @@ from market.kernel.errors import DomainError, NotFound
 from market.kernel.plan import Leg, Method, PlanContext
 from market.order.domain import Order, Started, check_lines, new_order_id, order_created, price_lines
 from market.order.ports import Catalog, Coupons, Members, MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
-from market.order.use_cases.idempotency import Finish
+from market.order.use_cases.idempotency import Finish, StockMayBeHeld
 
 log = logging.getLogger("market.order")
 
@@ -87,8 +87,8 @@ class Placing:
         order = await self._reserved([product_id for product_id, _ in requested], products, priced)
         try:
             await self._store(order, finish)
-        except BaseException:
-            await self._release(order.id)
+        except BaseException as exc:
+            await self._release(order.id, exc)
             raise
         return order
 
@@ -164,13 +164,16 @@ class Placing:
             )
         except DomainError:
             raise  # OUT_OF_STOCK, STOCK_RELEASED, PRICE_CHANGED: nothing was taken
-        except BaseException:
+        except BaseException as exc:
             # Unanswered: the stock may have been taken for an order that will never exist.
-            await self._release(order.id)
+            await self._release(order.id, exc)
             raise
 
-    async def _release(self, order_id: str) -> None:
+    async def _release(self, order_id: str, cause: BaseException) -> None:
+        """Give back what the order may hold; if that fails too, say so (StockMayBeHeld): its key must stay
+        for the sweep of abandoned placements, the one left that knows the stock is held."""
         try:
             await self._catalog.release_stock(order_id)
-        except Exception:
+        except Exception as exc:
             log.exception("could not give back the stock of abandoned order %s", order_id)
+            raise StockMayBeHeld(order_id) from cause if cause is not None else exc
