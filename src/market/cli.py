@@ -101,6 +101,29 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap import dlq
+    from market.bootstrap.audit import distributed_databases, embedded_databases
+
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    replay = args.action == "replay"
+
+    async def run() -> str:
+        dbs = distributed_databases(settings) if args.distributed else embedded_databases(settings, False)
+        try:
+            found = await (
+                dlq.distributed(settings, dbs, replay) if args.distributed else dlq.embedded(dbs, replay)
+            )
+            return dlq.render(found, replay)
+        finally:
+            for db in dbs.values():
+                await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.audit import run_audit
 
@@ -154,6 +177,12 @@ def parser() -> argparse.ArgumentParser:
         "platform", help="print the platform's declaration (services, topics, jobs, scaling) as JSON"
     )
     platform.set_defaults(run=_platform)
+
+    dead = sub.add_parser("dlq", help="the events consumers gave up on: list them, or replay them")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
+    dead.add_argument("--distributed", action="store_true", help="the topology of `market up` (Kafka)")
+    dead.set_defaults(run=_dlq)
 
     audit = sub.add_parser("audit", help="check the invariants of SPEC §8 against a deployment's data")
     audit.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")

@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from market import platform
 from market.bootstrap import heap
 from market.bootstrap.runner import Platform
+from market.infra.consuming import Delivery
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.jobs import every
-from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
+from market.infra.kafka import DLQ_SUFFIX, KafkaDeadLetters, KafkaPublisher, KafkaSubscriber, ensure_topics
 from market.infra.mysql import MysqlDatabase, create_database_url
 from market.kernel.clock import Clock, SystemClock
 from market.notification.adapters.grpc_client import GrpcRecipients
@@ -113,13 +114,17 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
         async with AsyncExitStack() as stack:
             adapters = DistributedAdapters(settings, SystemClock(), stack)
             publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"market-{name}")
-            subscriber = KafkaSubscriber(settings.kafka_bootstrap, client_id=f"market-{name}")
-            await ensure_topics(settings.kafka_bootstrap, platform.TOPICS, partitions=TOPIC_PARTITIONS)
+            delivery = Delivery(KafkaDeadLetters(publisher), settings.consumer_max_attempts)
+            subscriber = KafkaSubscriber(
+                settings.kafka_bootstrap, client_id=f"market-{name}", delivery=delivery
+            )
+            topics = [*platform.TOPICS, *(f"{t}{DLQ_SUFFIX}" for t in platform.TOPICS)]
+            await ensure_topics(settings.kafka_bootstrap, topics, partitions=TOPIC_PARTITIONS)
             running = Platform(
                 [name], adapters, publisher, subscriber, settings.replica or f"{name}-{replica}"
             )
             checks["database"] = adapters.database(name).ping
-            if declared.produces:
+            if declared.produces or declared.consumes:  # a consumer's dead letters are published too
                 await publisher.start()
                 stack.push_async_callback(publisher.stop)
                 checks["kafka"] = publisher.ping

@@ -16,6 +16,8 @@ from market.bootstrap import demo, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
 from market.infra.bus import InProcessBus
+from market.infra.consuming import Delivery
+from market.infra.dead_letters import SqlDeadLetters
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
@@ -109,7 +111,8 @@ class Embedded:
 
 def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     adapters = EmbeddedAdapters(settings, clock or SystemClock())
-    bus = InProcessBus()
+    dead_letters = SqlDeadLetters(adapters.database, adapters.clock)
+    bus = InProcessBus(delivery=Delivery(dead_letters, settings.consumer_max_attempts))
     adapters.platform = Platform([s.name for s in platform.SERVICES], adapters, bus, bus)
     return Embedded(settings, adapters, bus, adapters.platform)
 

@@ -12,11 +12,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter, Gauge
 
-from market.infra.consuming import deliver
+from market.infra.consuming import Delivery
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
 
 log = logging.getLogger("market.kafka")
+DLQ_SUFFIX = ".dlq"
 LAG = Gauge("market_consumer_lag", "Records not yet handled, over this process's partitions", ["group"])
 POISON = Counter(
     "market_kafka_undecodable_records_total",
@@ -77,6 +78,15 @@ class KafkaPublisher:
         if self._producer is None or not await self._producer.client.force_metadata_update():
             raise ConnectionError("Kafka broker unreachable")
 
+    async def send(self, topic: str, envelope: Envelope, headers: list[tuple[str, bytes]]) -> None:
+        """One record on `topic`, acknowledged (the dead letters' way)."""
+        if self._producer is None:
+            raise RuntimeError("KafkaPublisher.send() before start()")
+        ack = await self._producer.send(
+            topic, envelope.to_bytes(), key=envelope.order_id.encode(), headers=headers
+        )
+        await ack
+
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         if self._producer is None:
             raise RuntimeError("KafkaPublisher.publish() before start()")
@@ -90,6 +100,22 @@ class KafkaPublisher:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+
+class KafkaDeadLetters:
+    """The dead letters on Kafka: the event on `<topic>.dlq`, keyed by order id, with the consumer group,
+    the error and the attempts as headers (`market dlq` reads them)."""
+
+    def __init__(self, publisher: KafkaPublisher) -> None:
+        self._publisher = publisher
+
+    async def add(self, group: str, envelope: Envelope, error: str, attempts: int) -> None:
+        headers = [
+            ("group", group.encode()),
+            ("error", error[:2000].encode()),
+            ("attempts", str(attempts).encode()),
+        ]
+        await self._publisher.send(f"{envelope.topic}{DLQ_SUFFIX}", envelope, headers)
 
 
 class KafkaSubscriber:
@@ -108,8 +134,10 @@ class KafkaSubscriber:
         client_id: str = "market",
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
+        delivery: Delivery | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._delivery = delivery or Delivery()
         self._client_id = client_id
         self._max_records = max_records
         self._session_timeout_ms = session_timeout_ms
@@ -167,7 +195,7 @@ class KafkaSubscriber:
                 continue
             await asyncio.gather(
                 *(
-                    deliver(group, topics[tp.topic], _envelopes(group, records))
+                    self._delivery.deliver(group, topics[tp.topic], _envelopes(group, records))
                     for tp, records in polled.items()
                 )
             )
