@@ -83,6 +83,13 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     return bench_main(args.args)
 
 
+def _chaos(argv: list[str]) -> int:
+    # The fault campaign lives beside the benchmark (market_bench.chaos); the runtime only hands it over.
+    from market_bench.chaos.cli import main as chaos_main
+
+    return chaos_main(argv)
+
+
 def _platform(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -203,6 +210,10 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_bench)
+    chaos = sub.add_parser(
+        "chaos", add_help=False, help="a seeded fault campaign against `market up` (`market chaos --help`)"
+    )
+    chaos.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -210,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its options are the benchmark's own (market_bench.cli)
         return _bench(argparse.Namespace(args=argv[1:]), Settings())
+    if argv[:1] == ["chaos"]:
+        return _chaos(argv[1:])
     args = parser().parse_args(argv)
     return int(args.run(args, Settings()))
 
