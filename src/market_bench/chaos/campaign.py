@@ -98,21 +98,25 @@ async def load(
 
 
 async def strike(settings: Settings, run: Run, faults: list[Fault]) -> None:
-    """Each fault at its time: a replica killed with SIGKILL, or Kafka / MariaDB stopped; all started again."""
-    for fault in faults:
-        await asyncio.sleep(max(0.0, run.started + fault.at - time.monotonic()))
-        struck = run.now()
-        if fault.kind == "kill":
-            service, _, index = fault.target.rpartition("-")
-            replica = Replica(service, int(index))
-            await asyncio.to_thread(stop, settings, replica, signal.SIGKILL)
-            await asyncio.sleep(fault.down_for)
-            await asyncio.to_thread(start, settings, replica)
-        else:
-            await asyncio.to_thread(infra, "stop", fault.target, settings)
-            await asyncio.sleep(fault.down_for)
-            await asyncio.to_thread(infra, "start", fault.target, settings)
-        run.injected.append({"at": struck, "back_at": run.now(), "kind": fault.kind, "target": fault.target})
+    """Each fault at its time (they may overlap): a replica killed with SIGKILL, or Kafka / MariaDB
+    stopped; all started again."""
+    await asyncio.gather(*(_strike(settings, run, fault) for fault in faults))
+
+
+async def _strike(settings: Settings, run: Run, fault: Fault) -> None:
+    await asyncio.sleep(max(0.0, run.started + fault.at - time.monotonic()))
+    struck = run.now()
+    if fault.kind == "kill":
+        service, _, index = fault.target.rpartition("-")
+        replica = Replica(service, int(index))
+        await asyncio.to_thread(stop, settings, replica, signal.SIGKILL)
+        await asyncio.sleep(fault.down_for)
+        await asyncio.to_thread(start, settings, replica)
+    else:
+        await asyncio.to_thread(infra, "stop", fault.target, settings)
+        await asyncio.sleep(fault.down_for)
+        await asyncio.to_thread(infra, "start", fault.target, settings)
+    run.injected.append({"at": struck, "back_at": run.now(), "kind": fault.kind, "target": fault.target})
 
 
 async def settle(http: aiohttp.ClientSession, admin: str, run: Run, until: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
 import subprocess
 import sys
@@ -32,14 +33,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--pg-server-errors", type=float, default=0.05, help="share of confirms answered 5xx once")
     p.add_argument("--pg-answers-lost", type=float, default=0.03, help="share charged, the answer lost")
     p.add_argument("--duplicates", type=float, default=0.10, help="share of events delivered twice")
-    p.add_argument("--replicas", default="order=2,payment=2", help="as `market up --replicas`")
+    p.add_argument(
+        "--replicas",
+        help="as `market up --replicas` (default: those of the running topology, else order=2,payment=2)",
+    )
     p.add_argument("--output", type=Path, help="the JSON report (default chaos-SEED.json)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings().model_copy(update={"replicas": args.replicas})
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the duplicator rides out broker restarts
+    settings = remembered(Settings())
+    settings = settings.model_copy(
+        update={"replicas": args.replicas or settings.replicas or "order=2,payment=2"}
+    )
     campaign = Campaign(
         args.seed, args.orders, span_for(args.orders, args.kafka_restarts + args.mariadb_restarts), args.kills,
         args.kafka_restarts, args.mariadb_restarts, args.pg_server_errors, args.pg_answers_lost, args.duplicates,
