@@ -13,9 +13,7 @@ from market.settings import Settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from market.bootstrap.embedded import create_app
+    from market.bootstrap.serve import embedded
 
     _logging(settings)
     settings = settings.model_copy(
@@ -25,24 +23,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
-    uvicorn.run(
-        create_app(settings, serving=True),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    embedded(settings)
     return 0
 
 
 def _service(args: argparse.Namespace, settings: Settings) -> int:
-    from market.bootstrap.distributed import run_service
+    from market.bootstrap.serve import service
 
     _logging(settings)
-    run_service(settings, args.name, args.replica)
+    service(settings, args.name, args.replica)
     return 0
 
 
@@ -100,11 +89,20 @@ def _platform(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from market.bootstrap.embedded import seed_only
+    from market.bootstrap import demo, embedded
 
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
-    print(asyncio.run(seed_only(settings)))
+
+    async def seed() -> str:
+        platform = embedded.build(settings)
+        await platform.start()
+        try:
+            return await demo.prepare(platform.platform.services, settings, platform.adapters.clock)
+        finally:
+            await platform.stop()
+
+    print(asyncio.run(seed()))
     return 0
 
 

@@ -30,22 +30,9 @@ def embedded_databases(settings: Settings, readonly: bool = True) -> dict[str, D
 
 
 def distributed_databases(settings: Settings) -> dict[str, Database]:
-    from market.infra.mysql import MysqlDatabase, create_database_url
+    from market.infra.mysql import service_database
 
-    dbs: dict[str, Database] = {
-        name: MysqlDatabase(
-            create_database_url(
-                f"market_{name}",
-                settings.mysql_host,
-                settings.mysql_port,
-                settings.mysql_user,
-                settings.mysql_password,
-                socket=settings.mysql_socket,
-            ),
-            pool_size=1,
-        )
-        for name in (s.name for s in platform.SERVICES)
-    }
+    dbs: dict[str, Database] = {s.name: service_database(settings, s.name, 1) for s in platform.SERVICES}
     dbs["pg"] = SqliteDatabase(settings.state_dir / "pg_sandbox.db", readonly=True)
     return dbs
 

@@ -85,18 +85,9 @@ class EmbeddedAdapters:
 class Embedded:
     """The whole platform in this process; nothing runs until `start()` (which migrates first)."""
 
-    settings: Settings
     adapters: EmbeddedAdapters
     bus: InProcessBus
     platform: Platform
-
-    @property
-    def clock(self) -> Clock:
-        return self.adapters.clock
-
-    @property
-    def services(self) -> Any:
-        return self.platform.services
 
     async def start(self) -> None:
         await migrate(self.adapters.dbs["pg_sandbox"], SANDBOX_MIGRATIONS)
@@ -114,7 +105,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     dead_letters = SqlDeadLetters(adapters.database, adapters.clock)
     bus = InProcessBus(delivery=Delivery(dead_letters, settings.consumer_max_attempts))
     adapters.platform = Platform([s.name for s in platform.SERVICES], adapters, bus, bus)
-    return Embedded(settings, adapters, bus, adapters.platform)
+    return Embedded(adapters, bus, adapters.platform)
 
 
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
@@ -124,7 +115,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await embedded.start()
-        print(await demo.prepare(embedded.services, settings, embedded.clock), flush=True)
+        print(await demo.prepare(embedded.platform.services, settings, embedded.adapters.clock), flush=True)
         if serving:
             heap.settle()
         try:
@@ -137,12 +128,3 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
             await db.ping()
 
     return build_app("market (embedded)", embedded.platform.routers, {"databases": databases_ready}, lifespan)
-
-
-async def seed_only(settings: Settings) -> str:
-    embedded = build(settings)
-    await embedded.start()
-    try:
-        return await demo.prepare(embedded.services, settings, embedded.clock)
-    finally:
-        await embedded.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -220,3 +221,25 @@ def _envelopes(group: str, records: Sequence[Any]) -> list[Envelope]:
             log.error("group %s skips undecodable record %s/%s@%s: %r", group, record.topic,
                       record.partition, record.offset, record.value[:2000])  # fmt: skip
     return envelopes
+
+
+class KafkaTransport:
+    """A service process's Kafka: its topics ensured, a publisher (the relay's, and the dead letters'),
+    and its consumer groups, whose lag it reports; started and stopped on an exit stack."""
+
+    def __init__(self, bootstrap: str, name: str, delivery_attempts: int) -> None:
+        self._bootstrap = bootstrap
+        self.publisher = KafkaPublisher(bootstrap, client_id=f"market-{name}")
+        delivery = Delivery(KafkaDeadLetters(self.publisher), delivery_attempts)
+        self.subscriber = KafkaSubscriber(bootstrap, client_id=f"market-{name}", delivery=delivery)
+
+    async def prepare(self, topics: Sequence[str], partitions: int, stack: AsyncExitStack) -> None:
+        """The topics and their dead letters' exist; the publisher runs."""
+        await ensure_topics(self._bootstrap, [*topics, *(f"{t}{DLQ_SUFFIX}" for t in topics)], partitions)
+        await self.publisher.start()
+        stack.push_async_callback(self.publisher.stop)
+
+    async def consume(self, stack: AsyncExitStack) -> None:
+        """Join the consumer groups subscribed so far (after the services' subscriptions)."""
+        await self.subscriber.start()
+        stack.push_async_callback(self.subscriber.stop)
