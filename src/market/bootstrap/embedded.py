@@ -16,6 +16,7 @@ from market.bootstrap import demo, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
 from market.infra.bus import InProcessBus
+from market.infra.cache import MemoryCache
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
@@ -77,6 +78,10 @@ class EmbeddedAdapters:
 
     def recipients(self) -> InProcessRecipients:
         return InProcessRecipients(_Later(self, "member"))
+
+    def cache(self, name: str) -> MemoryCache:
+        # One process: its memory is the cache every reader shares, and every event reaches it.
+        return MemoryCache(name, self.clock, self.settings.catalog_cache_size)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 
 from market.bootstrap.inprocess import InProcessCatalog
+from market.infra.cache import MemoryCache
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
 from market.order.adapters.catalog_cache import CachedCatalog
@@ -77,7 +78,7 @@ class Shop:
             uow=order_uow(self.orders),
             clock=self.clock,
             members=members,
-            catalog=CachedCatalog(self.catalog, self.clock, ttl_seconds=TTL, size=100),
+            catalog=CachedCatalog(self.catalog, MemoryCache("catalog", self.clock, 100), ttl_seconds=TTL),
             coupons=FakeCoupons(),
             watch=StatusWatch(_no_statuses),
         )
@@ -212,7 +213,7 @@ async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used
     inner, clock = SlowCatalog(), ManualClock(START)
     for name in "abc":
         inner.add(f"prd_{name}", 1_000)
-    cache = CachedCatalog(inner, clock, ttl_seconds=TTL, size=2)
+    cache = CachedCatalog(inner, MemoryCache("catalog", clock, 2), ttl_seconds=TTL)
 
     await cache.get_products(["prd_a", "prd_b"])
     await cache.get_products(["prd_a"])  # a is now the most recently used
@@ -226,7 +227,7 @@ async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used
 async def test_a_read_begun_before_a_fresh_one_does_not_keep_its_older_answer() -> None:
     inner, clock = SlowCatalog(), ManualClock(START)
     inner.add("prd_a", 1_000)
-    cache = CachedCatalog(inner, clock, ttl_seconds=TTL, size=10)
+    cache = CachedCatalog(inner, MemoryCache("catalog", clock, 10), ttl_seconds=TTL)
     inner.hold = held = asyncio.Event()
     slow = asyncio.create_task(cache.get_products(["prd_a"]))
     await asyncio.sleep(0)  # it has read 1,000 and waits

@@ -31,7 +31,10 @@ Outcome = tuple[Order, list[Envelope]] | None
 
 def order_created(order: Order) -> Envelope:
     """OrderCreated: what the payment service needs to take the payment."""
-    items = tuple(LineBought(line.product_id, line.quantity, line.unit_price) for line in order.items)
+    items = tuple(
+        LineBought(line.product_id, line.quantity, line.unit_price, line.seller_id, line.name)
+        for line in order.items
+    )
     payments = tuple(leg.leg for leg in order.payments)
     payload = OrderCreated(order.member_id, order.total_amount, items, payments)
     return envelope(payload, order.id, order.created_at)
