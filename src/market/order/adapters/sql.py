@@ -101,6 +101,14 @@ class SqlOrders:
         )
         return [_order(r) for r in rows]
 
+    async def every(self, after: str | None, limit: int) -> list[Order]:
+        """Up to `limit` orders, oldest first, after the order id `after` (a rebuild of the read model)."""
+        later = "WHERE id > :after " if after is not None else ""
+        rows = await self._tx.fetchall(
+            f"SELECT {_COLUMNS} FROM orders {later}ORDER BY id LIMIT :n", {"after": after, "n": limit}
+        )
+        return [_order(r) for r in rows]
+
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
         if not order_ids:
             return {}
