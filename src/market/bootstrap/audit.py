@@ -23,23 +23,19 @@ def embedded_databases(settings: Settings) -> dict[str, Database]:
     return {name: SqliteDatabase(settings.data_dir / f, readonly=True) for name, f in DATABASES.items()}
 
 
-def distributed_databases(settings: Settings) -> dict[str, Database]:
+def mysql_database(settings: Settings, service: str, pool_size: int = 1) -> Database:
+    """A service's MariaDB database, for a tool that runs beside the services."""
     from market.infra.mysql import MysqlDatabase, create_database_url
 
-    dbs: dict[str, Database] = {
-        name: MysqlDatabase(
-            create_database_url(
-                f"market_{name}",
-                settings.mysql_host,
-                settings.mysql_port,
-                settings.mysql_user,
-                settings.mysql_password,
-                socket=settings.mysql_socket,
-            ),
-            pool_size=1,
-        )
-        for name in ("member", "product", "order", "payment")
-    }
+    s = settings
+    url = create_database_url(
+        f"market_{service}", s.mysql_host, s.mysql_port, s.mysql_user, s.mysql_password, socket=s.mysql_socket
+    )
+    return MysqlDatabase(url, pool_size=pool_size)
+
+
+def distributed_databases(settings: Settings) -> dict[str, Database]:
+    dbs = {name: mysql_database(settings, name) for name in ("member", "product", "order", "payment")}
     dbs["pg"] = SqliteDatabase(settings.state_dir / "pg_sandbox.db", readonly=True)
     return dbs
 

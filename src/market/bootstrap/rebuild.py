@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
+from market.bootstrap.audit import mysql_database
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import SystemClock
@@ -68,23 +69,7 @@ def _databases(settings: Settings, distributed: bool) -> dict[str, Database]:
         if missing:
             raise SystemExit(f"market rebuild-read-model: no deployment in {settings.data_dir}")
         return {n: SqliteDatabase(settings.data_dir / f"{n}.db") for n in ("order", "product", "reporting")}
-    from market.infra.mysql import MysqlDatabase, create_database_url
-
-    s = settings
-    return {
-        n: MysqlDatabase(
-            create_database_url(
-                f"market_{n}",
-                s.mysql_host,
-                s.mysql_port,
-                s.mysql_user,
-                s.mysql_password,
-                socket=s.mysql_socket,
-            ),
-            pool_size=2,
-        )
-        for n in ("order", "product", "reporting")
-    }
+    return {n: mysql_database(settings, n) for n in ("order", "product", "reporting")}
 
 
 async def rebuild_read_model(settings: Settings, distributed: bool = False) -> int:

@@ -11,6 +11,9 @@ from datetime import datetime
 from market.kernel import codec
 from market.kernel.clock import parse_iso
 from market.kernel.events import (
+    EVENT_TYPES,
+    ORDER_EVENTS,
+    PAYMENT_EVENTS,
     Envelope,
     Event,
     MalformedEvent,
@@ -59,17 +62,9 @@ def project(record: OrderRecord | None, envelope: Envelope) -> OrderRecord | Non
     return replace(changed, updated_at=latest, member_id=changed.member_id or _member_of(envelope))
 
 
+# Every event of the two topics the read model consumes.
 _FOLLOWED = frozenset(
-    cls.TYPE
-    for cls in (
-        OrderCreated,
-        OrderFailed,
-        OrderCancellationRequested,
-        OrderCancelled,
-        PaymentCompleted,
-        PaymentFailed,
-        PaymentRefunded,
-    )
+    type_ for (type_, _), cls in EVENT_TYPES.items() if cls.TOPIC in (ORDER_EVENTS, PAYMENT_EVENTS)
 )
 
 
