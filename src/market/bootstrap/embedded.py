@@ -16,6 +16,7 @@ from market.bootstrap import demo, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
 from market.infra.bus import InProcessBus
+from market.infra.cache import MemoryCache
 from market.infra.consuming import Delivery
 from market.infra.dead_letters import SqlDeadLetters
 from market.infra.migrations import migrate
@@ -79,6 +80,10 @@ class EmbeddedAdapters:
 
     def recipients(self) -> InProcessRecipients:
         return InProcessRecipients(_Later(self, "member"))
+
+    def cache(self, name: str) -> MemoryCache:
+        # One process: its memory is the cache every reader shares, and every event reaches it.
+        return MemoryCache(name, self.clock, self.settings.catalog_cache_size)
 
 
 @dataclass
