@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from market.bootstrap.embedded import create_app
 
-    _logging(settings)
     settings = settings.model_copy(
         update={
             k: v
@@ -25,14 +23,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
+    _logging(settings, "embedded", settings.replica or "0", distributed=False)
     uvicorn.run(
         create_app(settings, serving=True),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # ours (_logging): every line in one format
         loop="uvloop",
         http="httptools",
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=5,
     )
     return 0
@@ -41,7 +43,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _service(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.distributed import run_service
 
-    _logging(settings)
+    _logging(settings, args.name, settings.replica or f"{args.name}-{args.replica}", distributed=True)
     run_service(settings, args.name, args.replica)
     return 0
 
@@ -70,9 +72,16 @@ def _down(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _logging(settings: Settings, service: str, replica: str, *, distributed: bool) -> None:
+    """JSON lines and the access log by default in the distributed mode, text without it embedded."""
+    from market.infra import logs
+
+    fmt = settings.log_format or ("json" if distributed else "text")
+    if fmt not in ("json", "text"):
+        raise SystemExit(f"MARKET_LOG_FORMAT={fmt!r}: json or text")
+    access = distributed if settings.access_log is None else settings.access_log
+    logs.configure(
+        service=service, replica=replica, level=settings.log_level, json=fmt == "json", access=access
     )
 
 

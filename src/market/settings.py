@@ -19,6 +19,19 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("data")
     log_level: str = "info"
+    # "json" (one object per line) or "text"; unset: json for `market service` (distributed), text for
+    # `market serve`. The access log: a line per request, gRPC call and event handled; unset: on for
+    # `market service`, off for `market serve`.
+    log_format: str = ""
+    access_log: bool | None = None
+
+    # The HTTP edge (docs/configuration.md): a body cap (413 above it), the proxies whose X-Forwarded-For
+    # names the client (the gateway; uvicorn's forwarded_allow_ips), /metrics' scrape token (an admin's
+    # token works too), and POST /api/v1/echo for the benchmark.
+    max_body_bytes: int = 1024 * 1024
+    trusted_proxies: str = "127.0.0.1"
+    metrics_token: str = ""
+    bench_echo: bool = False
 
     jwt_secret: str = Field(
         default="", description="HS256 key; generated and kept in the data dir when unset"
@@ -29,7 +42,18 @@ class Settings(BaseSettings):
 
     admin_email: str | None = None
     admin_password: str | None = None
-    demo_data: bool = True
+    # The demo admin and members (published passwords): only when asked for, and only on a loopback
+    # address; unset: `market serve` on loopback without a configured admin seeds them, with a warning.
+    demo_data: bool | None = None
+
+    # Login throttling (SPEC §10.5), counted in the member database, so across replicas: after
+    # `login_email_failures` failed logins for one email within the window, that email's logins answer
+    # 429 until the window ends; a client address gets `login_address_failures` of its own, and at most
+    # `signup_address_limit` sign-ups per window.
+    login_window_seconds: int = 900
+    login_email_failures: int = 5
+    login_address_failures: int = 50
+    signup_address_limit: int = 100
 
     reconcile_interval_seconds: float = 2.0
     payment_lease_seconds: float = 15.0

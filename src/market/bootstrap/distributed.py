@@ -18,6 +18,8 @@ from fastapi import FastAPI
 from market import platform
 from market.bootstrap import heap
 from market.bootstrap.runner import Platform
+from market.bootstrap.wiring import operations
+from market.infra import tracing
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.jobs import every
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
@@ -106,6 +108,7 @@ def grpc_target(settings: Settings, service: str) -> str:
 def service_app(settings: Settings, name: str, replica: int = 0, *, serving: bool = False) -> FastAPI:
     """The app of one replica of a service; its adapters are built and started in the app's lifespan."""
     declared = platform.service(name)
+    tracing.setup(name, settings.replica or f"{name}-{replica}")
     checks = {}
 
     @asynccontextmanager
@@ -143,7 +146,7 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
         for check in checks.values():
             await check()
 
-    return build_app(f"market {name}", [], {"dependencies": ready}, lifespan)
+    return build_app(f"market {name}", [], {"dependencies": ready}, lifespan, operations(settings))
 
 
 def run_service(settings: Settings, name: str, replica: int = 0) -> None:
@@ -158,6 +161,7 @@ def run_service(settings: Settings, name: str, replica: int = 0) -> None:
         app = service_app(settings, name, replica, serving=True)
         port = platform.service(name).http_port + platform.PORT_STRIDE * replica
     uvicorn.run(
-        app, host=settings.host, port=port, log_level=settings.log_level, loop="uvloop", http="httptools",
-        access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
+        app, host=settings.host, port=port, log_level=settings.log_level, log_config=None, loop="uvloop",
+        http="httptools", access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
     )  # fmt: skip

@@ -9,12 +9,14 @@ runner uses; the composition roots (`embedded`, `distributed`) only choose the a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fastapi import APIRouter
 
+from market.infra import tracing
+from market.infra.migrations import Migration
 from market.kernel.clock import Clock
 from market.kernel.db import Database
 from market.member.adapters import rest as member_rest
@@ -23,6 +25,7 @@ from market.member.adapters.argon2 import Argon2Hasher
 from market.member.adapters.grpc_server import MemberGrpcService
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.adapters.schema import MIGRATIONS as MEMBER_MIGRATIONS
+from market.member.domain import LoginLimits
 from market.member.use_cases import MemberService
 from market.notification import ports as notification_ports
 from market.notification.adapters.wiring import MIGRATIONS as NOTIFICATION_MIGRATIONS
@@ -47,6 +50,7 @@ from market.product.adapters.grpc_server import ProductGrpcService
 from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
 from market.product.use_cases import ProductService
 from market.settings import Settings
+from market.web.app import Operations
 from market.web.auth import Auth, TokenSettings
 
 
@@ -95,6 +99,16 @@ def token_settings(settings: Settings) -> TokenSettings:
     )
 
 
+def operations(settings: Settings) -> Operations:
+    """What the operations endpoints of a process let through (web.app.Operations)."""
+    return Operations(
+        auth=Auth(token_settings(settings)),
+        metrics_token=settings.metrics_token,
+        echo=settings.bench_echo,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
 def member(a: Adapters) -> Built:
     tokens = token_settings(a.settings)
     service = MemberService(
@@ -102,6 +116,12 @@ def member(a: Adapters) -> Built:
         clock=a.clock,
         hasher=Argon2Hasher(),
         tokens=JwtTokenIssuer(tokens, a.clock),
+        limits=LoginLimits(
+            window_seconds=a.settings.login_window_seconds,
+            email_failures=a.settings.login_email_failures,
+            address_failures=a.settings.login_address_failures,
+            signups_per_address=a.settings.signup_address_limit,
+        ),
     )
     s = a.settings
 
@@ -153,6 +173,7 @@ def payment(a: Adapters) -> Built:
         bnpl=a.bnpl(),
         metrics=PrometheusPaymentMetrics(),
         lease_seconds=a.settings.payment_lease_seconds,
+        event_context=tracing.event_context,
     )
     auth = Auth(token_settings(a.settings))
     return Built(service, [payment_rest.router(service, auth)], [PaymentGrpcService(service)])
@@ -170,7 +191,7 @@ BUILDERS: dict[str, Callable[[Adapters], Built]] = {
     "payment": payment,
     "notification": notification,
 }
-MIGRATIONS: dict[str, list[str]] = {
+MIGRATIONS: dict[str, Sequence[Migration]] = {
     "member": MEMBER_MIGRATIONS,
     "product": PRODUCT_MIGRATIONS,
     "order": ORDER_MIGRATIONS,

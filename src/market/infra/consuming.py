@@ -3,6 +3,9 @@
 A batch goes to `handle_batch` (one transaction). If that fails, each event is handled alone, so one bad
 event cannot hold the others back; an event that keeps failing is retried with exponential backoff (the
 transport does not move past it, so nothing is lost), and loudly.
+
+Each event's trace goes on (`infra.tracing.consuming` says how a batch of several traces is handled), and
+with the access log on, each event handled gets a line in its own trace, with its order id.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 from prometheus_client import Counter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
+from market.infra import tracing
+from market.infra.logs import ACCESS
 from market.kernel.events import Envelope
 from market.kernel.messaging import Consumer
 
@@ -25,7 +30,9 @@ async def deliver(group: str, consumer: Consumer, envelopes: Sequence[Envelope])
     if not envelopes:
         return
     try:
-        await consumer.handle_batch(envelopes)
+        with tracing.consuming(group, envelopes):
+            await consumer.handle_batch(envelopes)
+        _handled(group, *envelopes)
         return
     except Exception:
         FAILURES.labels(group).inc()
@@ -33,7 +40,18 @@ async def deliver(group: str, consumer: Consumer, envelopes: Sequence[Envelope])
             "group %s: a batch of %d events failed; handling them one by one", group, len(envelopes)
         )
     for envelope in envelopes:
-        await _one(group, consumer, envelope)
+        with tracing.handling(group, envelope):
+            await _one(group, consumer, envelope)
+            _handled(group, envelope)
+
+
+def _handled(group: str, *envelopes: Envelope) -> None:
+    """The access log's line of each event, in the event's own trace (`tracing.within`)."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    for envelope in envelopes:
+        with tracing.within(envelope):
+            ACCESS.info("event %s %s handled by %s", envelope.type, envelope.event_id, group)
 
 
 async def _one(group: str, consumer: Consumer, envelope: Envelope) -> None:

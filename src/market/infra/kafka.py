@@ -13,6 +13,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, To
 from prometheus_client import Counter, Gauge
 
 from market.infra.consuming import deliver
+from market.infra.tracing import TRACEPARENT
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
 
@@ -83,7 +84,13 @@ class KafkaPublisher:
         acks: list[asyncio.Future[Any]] = []
         try:
             for env in envelopes:
-                acks.append(await self._producer.send(env.topic, env.to_bytes(), key=env.order_id.encode()))
+                # The event's trace travels as a record header, beside the envelope (infra.tracing).
+                headers = [(TRACEPARENT, env.trace.encode())] if env.trace else None
+                acks.append(
+                    await self._producer.send(
+                        env.topic, env.to_bytes(), key=env.order_id.encode(), headers=headers
+                    )
+                )
         finally:
             # Even when a send() failed, wait for those queued so no ack error goes unobserved.
             results = await asyncio.gather(*acks, return_exceptions=True)
@@ -181,11 +188,18 @@ class KafkaSubscriber:
                 log.exception("group %s: commit failed; the poll may be delivered again", group)
 
 
+def _header(record: Any, name: str) -> str:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return ""
+
+
 def _envelopes(group: str, records: Sequence[Any]) -> list[Envelope]:
     envelopes = []
     for record in records:
         try:
-            envelopes.append(Envelope.from_bytes(record.value))
+            envelopes.append(Envelope.from_bytes(record.value, trace=_header(record, TRACEPARENT)))
         except MalformedEvent:
             # No retry can ever decode it: log it whole (the operator's copy) and move past it.
             POISON.labels(group, record.topic).inc()

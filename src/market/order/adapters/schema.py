@@ -5,7 +5,7 @@ Append a migration to change the schema; never edit one that has shipped."""
 from __future__ import annotations
 
 from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, Migration
 
 ORDERS = """
 CREATE TABLE orders (
@@ -41,4 +41,11 @@ CREATE INDEX idempotency_keys_state ON idempotency_keys (state, updated_at)
 # A placement's key remembers the order it places, for retries and the sweep of crashed placements.
 KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) NULL"
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES]
+# An Idempotency-Key is compared byte for byte (Stripe's keys are case-sensitive): MariaDB's default
+# collation (utf8mb4_unicode_ci) took "Ab" and "ab" for one key. SQLite compares bytes already.
+BINARY_KEYS: Migration = {
+    "mysql": "ALTER TABLE idempotency_keys MODIFY idem_key VARCHAR(255) "
+    "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+}
+
+MIGRATIONS: list[Migration] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, BINARY_KEYS, OUTBOX_TRACE]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE
 
 CATALOG_AND_STOCK = """
 CREATE TABLE sellers (
@@ -35,4 +35,4 @@ CREATE TABLE reservations (
 """
 
 # The inbox records the order events already consumed; product writes no events, so its outbox stays empty.
-MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES]
+MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, OUTBOX_TRACE]
