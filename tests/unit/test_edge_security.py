@@ -12,6 +12,8 @@ import pytest
 
 from market.bootstrap import demo
 from market.bootstrap.embedded import create_app
+from market.bootstrap.status import metrics_headers
+from market.bootstrap.wiring import operations
 from market.settings import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, Settings
 from market.web.app import build_app
 from tests.asgi_app import started
@@ -107,3 +109,10 @@ async def test_demo_accounts_only_on_loopback_and_a_real_admin_retires_the_demo_
     configured = exposed.model_copy(update=ADMIN)
     assert not await demo_admin_can_log_in(configured)  # retired: it serves, without the demo admin
     assert not await demo_admin_can_log_in(local)  # and it stays retired
+
+
+def test_market_status_reads_the_metrics_with_a_token_of_its_own(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    operations(settings).may_read_metrics(metrics_headers(settings)["Authorization"])  # no refusal
+    scraping = settings.model_copy(update={"metrics_token": "scrape-token-123"})
+    assert metrics_headers(scraping) == {"Authorization": "Bearer scrape-token-123"}

@@ -20,7 +20,7 @@ from market.bootstrap import heap
 from market.bootstrap.runner import Platform
 from market.bootstrap.wiring import operations
 from market.infra import tracing
-from market.infra.grpc import CallPolicy, open_channel, start_server
+from market.infra.grpc import CallPolicy, Tls, open_channel, start_server
 from market.infra.jobs import every
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
 from market.infra.mysql import MysqlDatabase, create_database_url
@@ -40,6 +40,7 @@ class DistributedAdapters:
     settings: Settings
     clock: Clock
     stack: AsyncExitStack
+    service: str = ""  # the one this process runs: its certificate is the one its gRPC calls show
     dbs: dict[str, MysqlDatabase] = field(default_factory=dict)
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -58,7 +59,7 @@ class DistributedAdapters:
         return self.wakes.setdefault(service, asyncio.Event())
 
     def _channel(self, service: str) -> object:
-        channel = open_channel(grpc_target(self.settings, service))
+        channel = open_channel(grpc_target(self.settings, service), tls(self.settings, self.service))
         self.stack.push_async_callback(channel.close)
         return channel
 
@@ -94,6 +95,11 @@ class DistributedAdapters:
         return TossBnplGateway(self._transport(self.settings.bnpl_base_url or self.settings.pg_base_url))
 
 
+def tls(settings: Settings, service: str) -> Tls | None:
+    """The service's mutual TLS material when MARKET_GRPC_TLS is on (infra.grpc.Tls)."""
+    return Tls.of_service(settings.certs_dir(), service) if settings.grpc_tls else None
+
+
 def grpc_target(settings: Settings, service: str) -> str:
     """The configured target, else every replica `settings.replicas` counts, on this host."""
     target: str = getattr(settings, f"{service}_grpc_target")
@@ -114,10 +120,11 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            adapters = DistributedAdapters(settings, SystemClock(), stack)
-            publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"market-{name}")
-            subscriber = KafkaSubscriber(settings.kafka_bootstrap, client_id=f"market-{name}")
-            await ensure_topics(settings.kafka_bootstrap, platform.TOPICS, partitions=TOPIC_PARTITIONS)
+            adapters = DistributedAdapters(settings, SystemClock(), stack, name)
+            kafka, security = settings.kafka_bootstrap, settings.kafka_security()
+            publisher = KafkaPublisher(kafka, client_id=f"market-{name}", security=security)
+            subscriber = KafkaSubscriber(kafka, client_id=f"market-{name}", security=security)
+            await ensure_topics(kafka, platform.TOPICS, partitions=TOPIC_PARTITIONS, security=security)
             running = Platform(
                 [name], adapters, publisher, subscriber, settings.replica or f"{name}-{replica}"
             )
@@ -134,7 +141,9 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
                 running.jobs.start(every(5, subscriber.report_lag, "consumer-lag"), "consumer-lag")
             if declared.grpc_port is not None:
                 port = declared.grpc_port + platform.PORT_STRIDE * replica
-                server = await start_server(running.grpc, host=settings.host, port=port)
+                server = await start_server(
+                    running.grpc, host=settings.host, port=port, tls=tls(settings, name)
+                )
                 stack.push_async_callback(server.stop)
             for router in running.routers:
                 app.include_router(router, prefix=API_PREFIX)

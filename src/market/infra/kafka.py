@@ -27,10 +27,15 @@ POISON = Counter(
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int, replicas: int = 1
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    replicas: int = 1,
+    security: dict[str, str] | None = None,
 ) -> list[str]:
-    """Create the missing topics (existing ones are left as they are); the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create the missing topics (existing ones are left as they are); the names created. `security`:
+    SASL settings of aiokafka (Settings.kafka_security), for every client here."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -56,11 +61,16 @@ class KafkaPublisher:
     """
 
     def __init__(
-        self, bootstrap: str, client_id: str = "market", linger_ms: int = 5, request_timeout_ms: int = 30_000
+        self,
+        bootstrap: str,
+        client_id: str = "market",
+        linger_ms: int = 5,
+        request_timeout_ms: int = 30_000,
+        security: dict[str, str] | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "bootstrap_servers": bootstrap, "client_id": client_id, "enable_idempotence": True, "acks": "all",
-            "linger_ms": linger_ms, "request_timeout_ms": request_timeout_ms,
+            "linger_ms": linger_ms, "request_timeout_ms": request_timeout_ms, **(security or {}),
         }  # fmt: skip
         self._producer: AIOKafkaProducer | None = None
 
@@ -115,8 +125,10 @@ class KafkaSubscriber:
         client_id: str = "market",
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
+        security: dict[str, str] | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._security = security or {}
         self._client_id = client_id
         self._max_records = max_records
         self._session_timeout_ms = session_timeout_ms
@@ -135,7 +147,7 @@ class KafkaSubscriber:
             consumer = AIOKafkaConsumer(
                 *topics, bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-{group}",
                 group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
-                session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100,
+                session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100, **self._security,
             )  # fmt: skip
             await consumer.start()
             self._consumers.append(consumer)
