@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,6 +24,7 @@ from market.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from market.web.json import FastJSON
 from market.web.metrics import observe
 from market.web.problems import ApiError
+from market.web.tracing import TracingMiddleware
 
 API_PREFIX = "/api/v1"
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -100,13 +100,6 @@ class MetricsMiddleware:
             ORDER_ID.reset(order)
 
 
-def _remember_trace(span: Any, scope: dict[str, Any]) -> None:
-    # The 500 answer is made outside the request's span (Starlette's outermost middleware): it reads here.
-    ctx = span.get_span_context()
-    if ctx.is_valid:
-        scope["market.trace_id"] = format(ctx.trace_id, "032x")
-
-
 def build_app(
     title: str,
     routers: Sequence[APIRouter],
@@ -171,10 +164,5 @@ def build_app(
     app.add_middleware(BodyLimit, limit=ops.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     # Outermost: the request's span (its traceparent's trace, or a new one) is current for everything.
-    app.add_middleware(
-        OpenTelemetryMiddleware,
-        excluded_urls="/healthz,/readyz,/metrics",
-        exclude_spans=["receive", "send"],
-        server_request_hook=_remember_trace,
-    )
+    app.add_middleware(TracingMiddleware, untraced=frozenset({"/healthz", "/readyz", "/metrics"}))
     return app

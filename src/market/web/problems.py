@@ -96,7 +96,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> Response:
         # Answered outside the request's span: its trace id was kept in the scope (web.app).
-        trace_id = request.scope.get("market.trace_id")
+        trace_id = request.scope.get("market.trace_id")  # web.tracing.TRACE_ID
         return crashed(request.method, request.url.path, **({"trace_id": trace_id} if trace_id else {}))
 
 
