@@ -24,7 +24,7 @@ from market.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from market.web.json import FastJSON
 from market.web.metrics import observe
 from market.web.problems import ApiError
-from market.web.tracing import TracingMiddleware
+from market.web.tracing import STATUS, TracingMiddleware
 
 API_PREFIX = "/api/v1"
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -92,6 +92,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, capture)
         finally:
             seconds, route = time.perf_counter() - start, self._route(scope)
+            scope[STATUS] = status  # for the request's span (web.tracing)
             observe(scope["method"], route, status, seconds)
             if ACCESS.isEnabledFor(logging.INFO):
                 if ORDER_ID.get() is None and "order_id" in scope.get("path_params", {}):

@@ -50,17 +50,16 @@ class MemoryMembers:
         return (member, self._s.password_hashes[member.id]) if member else None
 
     async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
-        member = self._s.members.get(member_id)
-        if member is None:
-            return False
-        self._s.members[member_id] = replace(member, name=name, locale=locale)
-        return True
+        return self._change(member_id, name=name, locale=locale)
 
     async def set_standing(self, member_id: str, role: str, status: str) -> bool:
+        return self._change(member_id, role=role, status=status)
+
+    def _change(self, member_id: str, **fields: str) -> bool:
         member = self._s.members.get(member_id)
         if member is None:
             return False
-        self._s.members[member_id] = replace(member, role=role, status=status)
+        self._s.members[member_id] = replace(member, **fields)
         return True
 
     async def add_points(self, member_id: str, delta: int) -> bool:
