@@ -33,6 +33,14 @@ async def server(certs: Path) -> AsyncIterator[RunningServer]:
     await running.stop(0)
 
 
+@pytest.fixture
+async def replicas(certs: Path) -> AsyncIterator[list[RunningServer]]:
+    running = [await start_server([], port=0, tls=Tls.of_service(certs, "member")) for _ in range(2)]
+    yield running
+    for server in running:
+        await server.stop(0)
+
+
 async def health(channel: grpc.aio.Channel) -> int:
     async with channel:
         stub = health_pb2_grpc.HealthStub(channel)
@@ -41,8 +49,23 @@ async def health(channel: grpc.aio.Channel) -> int:
 
 
 async def test_a_client_with_a_certificate_of_the_ca_is_answered(server: RunningServer, certs: Path) -> None:
-    channel = open_channel(f"ipv4:127.0.0.1:{server.port}", Tls.of_service(certs, "payment"))
+    channel = open_channel(f"ipv4:127.0.0.1:{server.port}", Tls.of_service(certs, "payment"), server="member")
     assert await health(channel) == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_every_replica_of_the_service_is_reached(replicas: list[RunningServer], certs: Path) -> None:
+    target = "ipv4:" + ",".join(f"127.0.0.1:{r.port}" for r in replicas)  # how market up names them
+    for _ in range(2):
+        channel = open_channel(target, Tls.of_service(certs, "order"), server="member")
+        assert await health(channel) == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_a_server_with_another_services_certificate_is_refused(
+    server: RunningServer, certs: Path
+) -> None:
+    channel = open_channel(f"127.0.0.1:{server.port}", Tls.of_service(certs, "order"), server="product")
+    with pytest.raises(grpc.aio.AioRpcError):
+        await health(channel)
 
 
 async def test_a_client_without_a_certificate_is_refused(server: RunningServer, certs: Path) -> None:

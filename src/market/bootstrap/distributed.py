@@ -59,7 +59,8 @@ class DistributedAdapters:
         return self.wakes.setdefault(service, asyncio.Event())
 
     def _channel(self, service: str) -> object:
-        channel = open_channel(grpc_target(self.settings, service), tls(self.settings, self.service))
+        target, own = grpc_target(self.settings, service), tls(self.settings, self.service)
+        channel = open_channel(target, own, server=service)
         self.stack.push_async_callback(channel.close)
         return channel
 

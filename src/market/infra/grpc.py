@@ -17,8 +17,8 @@ from typing import Any, NoReturn, Protocol
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as grpc_health
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
 
+from market.infra import tracing
 from market.infra.logs import ACCESS, ORDER_ID
 from market.kernel.errors import DomainError, NotFound, Unavailable
 
@@ -115,12 +115,7 @@ async def start_server(
 ) -> RunningServer:
     """Serve `services` and the standard health service on host:port (port 0: any free port); with `tls`,
     only to clients that show a certificate of its CA."""
-    # The tracing interceptor first: the call's span (the caller's trace, from the metadata) is current
-    # when the servicer and the error translation run.
-    server = grpc.aio.server(
-        options=SERVER_OPTIONS,
-        interceptors=[aio_server_interceptor(), _DomainErrors()],  # type: ignore[no-untyped-call]
-    )
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[_DomainErrors()])
     checks = grpc_health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(checks, server)
     for service in services:
@@ -138,21 +133,28 @@ async def start_server(
     return RunningServer(server, bound, checks)
 
 
-def open_channel(target: str, tls: Tls | None = None) -> grpc.aio.Channel:
+def open_channel(target: str, tls: Tls | None = None, server: str = "") -> grpc.aio.Channel:
     """A channel to `target`: "host:port", "ipv4:host:port,host:port" (every replica) or "dns:///name:port"
-    (a Kubernetes headless Service); it connects on its first call, never at creation. Each call carries
-    the caller's trace in its metadata. With `tls`: mutual TLS."""
-    interceptors = aio_client_interceptors()  # type: ignore[no-untyped-call]
+    (a Kubernetes headless Service); it connects on its first call, never at creation. With `tls`: mutual
+    TLS, and the server's certificate must name `server` (the service called: a certificate of the same CA
+    for another service is refused; a target listing several addresses has no one host name to check)."""
     if tls is None:
-        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS, interceptors=interceptors)
+        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
     credentials = grpc.ssl_channel_credentials(tls.ca, tls.key, tls.cert)
-    return grpc.aio.secure_channel(target, credentials, options=CHANNEL_OPTIONS, interceptors=interceptors)
+    named = (("grpc.ssl_target_name_override", server),) if server else ()
+    return grpc.aio.secure_channel(target, credentials, options=(*CHANNEL_OPTIONS, *named))
 
 
 async def call(rpc: Callable[..., Awaitable[Any]], request: Any, *, service: str, policy: CallPolicy) -> Any:
-    """Call an idempotent RPC under `policy`; raise the server's DomainError, or Unavailable(service)."""
+    """Call an idempotent RPC under `policy`; raise the server's DomainError, or Unavailable(service).
+
+    The call is a client span, and carries the caller's trace in its metadata (`traceparent`). Not
+    OpenTelemetry's gRPC interceptors: grpc.aio runs an intercepted call in a task of its own, and a call
+    cancelled there (a placement's reads, cancelled by a replay) logs "exception was never retrieved"."""
+    carrier: dict[str, str] = {}
     try:
-        return await rpc(request, timeout=policy.deadline)
+        with tracing.outgoing(f"grpc {service}", carrier):
+            return await rpc(request, timeout=policy.deadline, metadata=tuple(carrier.items()))
     except grpc.aio.AioRpcError as err:
         raise_for_status(err, service)
 
@@ -203,8 +205,10 @@ class _DomainErrors(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc h
         async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             order = ORDER_ID.set(getattr(request, "order_id", None) or None)
             start, outcome = time.perf_counter(), "OK"
+            caller = dict(context.invocation_metadata() or ()).get(tracing.TRACEPARENT)
             try:
-                return await behaviour(request, context)
+                with tracing.incoming(method, caller):  # the caller's trace, from the call's metadata
+                    return await behaviour(request, context)
             except DomainError as err:
                 outcome = err.code
                 await context.abort(status_of(err), err.detail, trailing_metadata=error_metadata(err))

@@ -12,6 +12,7 @@ import sys
 from contextvars import ContextVar
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 ORDER_ID: ContextVar[str | None] = ContextVar("market_order_id", default=None)
@@ -44,6 +45,7 @@ def json_formatter() -> logging.Formatter:
         rename_fields={"levelname": "level", "name": "logger"},
         timestamp="time",
         json_ensure_ascii=False,
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of its message, with ANSI colours
     )
 
 

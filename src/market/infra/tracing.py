@@ -81,6 +81,14 @@ def outgoing(name: str, headers: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
+def incoming(name: str, traceparent: str | None) -> Iterator[None]:
+    """A server span in the caller's trace (its `traceparent`), or in a new one."""
+    parent = propagate.extract({TRACEPARENT: traceparent}) if traceparent else None
+    with _tracer.start_as_current_span(name, parent, trace.SpanKind.SERVER):
+        yield
+
+
+@contextmanager
 def consuming(group: str, envelopes: Sequence[Envelope]) -> Iterator[None]:
     """The span of a consumer handling a poll's events at once.
 

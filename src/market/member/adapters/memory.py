@@ -55,7 +55,7 @@ class MemoryMembers:
     async def set_standing(self, member_id: str, role: str, status: str) -> bool:
         return self._change(member_id, role=role, status=status)
 
-    def _change(self, member_id: str, **fields: str) -> bool:
+    def _change(self, member_id: str, **fields: Any) -> bool:
         member = self._s.members.get(member_id)
         if member is None:
             return False
