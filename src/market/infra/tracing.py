@@ -1,7 +1,7 @@
 """Traces (OpenTelemetry): one order is one trace, across every service and every transport.
 
-A request's W3C `traceparent` (or a new trace) is the REST server span's parent (`web.app`); gRPC carries it
-in its metadata (`infra.grpc`, the library's interceptors); an event carries the context it was written in:
+A request's W3C `traceparent` (or a new trace) is the REST server span's parent (`web.tracing`); gRPC carries it
+in its metadata (`infra.grpc`); an event carries the context it was written in:
 the outbox row's `traceparent` column (`infra.outbox`), then a Kafka record header or the envelope's `trace`
 on the in-process bus; the consumer continues that trace (`consuming`, below), and a payment driven in the
 background runs in its event's context (`event_context`); the PG call is a client span with the header.
