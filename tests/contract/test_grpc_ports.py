@@ -7,6 +7,7 @@ gRPC server over a loopback socket; both wrap the same fake services, so results
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from market.infra.grpc import (
     open_channel,
     start_server,
 )
-from market.infra.logs import ORDER_ID
+from market.infra.logs import ACCESS, ORDER_ID, Correlation
 from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.member.adapters.grpc_server import MemberGrpcService
@@ -258,8 +259,21 @@ async def test_a_call_carries_the_callers_trace_and_order(
 
     world.member_service.use_points = noting  # type: ignore[method-assign]
     tracing.setup("test")
-    with tracing.incoming("client", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"):
-        await world.points.use_points("m1", "ord_traced", 100)
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.addFilter(Correlation("member", "member-0"))
+    handler.emit = lines.append  # type: ignore[method-assign]
+    ACCESS.addHandler(handler)
+    level = ACCESS.level
+    ACCESS.setLevel(logging.INFO)
+    try:
+        with tracing.incoming("client", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"):
+            await world.points.use_points("m1", "ord_traced", 100)
+    finally:
+        ACCESS.removeHandler(handler)
+        ACCESS.setLevel(level)
     [(ids, order)] = seen
     assert isinstance(ids, tuple) and ids[0] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert order == "ord_traced"
+    [line] = [r for r in lines if "UsePoints" in r.getMessage()]  # the access log's line, in the trace
+    assert (line.trace_id, line.order_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "ord_traced")  # type: ignore[attr-defined]

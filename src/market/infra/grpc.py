@@ -204,23 +204,11 @@ class _DomainErrors(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc h
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             order = ORDER_ID.set(getattr(request, "order_id", None) or None)
-            start, outcome = time.perf_counter(), "OK"
             caller = dict(context.invocation_metadata() or ()).get(tracing.TRACEPARENT)
             try:
                 with tracing.incoming(method, caller):  # the caller's trace, from the call's metadata
-                    return await behaviour(request, context)
-            except DomainError as err:
-                outcome = err.code
-                await context.abort(status_of(err), err.detail, trailing_metadata=error_metadata(err))
-            except Unavailable as err:
-                outcome = "UNAVAILABLE"
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
-            except Exception:
-                outcome = "ERROR"
-                raise
+                    return await _answered(behaviour, request, context, method)
             finally:
-                if ACCESS.isEnabledFor(logging.INFO):
-                    ACCESS.info("grpc %s %s %.1fms", method, outcome, (time.perf_counter() - start) * 1000)
                 ORDER_ID.reset(order)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -228,3 +216,24 @@ class _DomainErrors(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc h
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+async def _answered(
+    behaviour: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> Any:
+    """The servicer's answer, its errors turned into statuses; the access log's line, in the call's span."""
+    start, outcome = time.perf_counter(), "OK"
+    try:
+        return await behaviour(request, context)
+    except DomainError as err:
+        outcome = err.code
+        await context.abort(status_of(err), err.detail, trailing_metadata=error_metadata(err))
+    except Unavailable as err:
+        outcome = "UNAVAILABLE"
+        await context.abort(grpc.StatusCode.UNAVAILABLE, str(err))
+    except Exception:
+        outcome = "ERROR"
+        raise
+    finally:
+        if ACCESS.isEnabledFor(logging.INFO):
+            ACCESS.info("grpc %s %s %.1fms", method, outcome, (time.perf_counter() - start) * 1000)
