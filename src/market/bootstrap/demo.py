@@ -100,6 +100,7 @@ async def _retire(services: Any, demo: bool, settings: Settings) -> list[str]:
     configured = bool(settings.admin_email and settings.admin_password)
     emails = [DEMO_ADMIN_EMAIL] if configured or not demo else []
     emails += [] if demo else [email for email, *_ in MEMBERS]
+    emails = [e for e in emails if not configured or e != (settings.admin_email or "").strip().lower()]
     retired = [email for email in emails if await services.member.retire(email)]
     if retired:
         log.warning("demo accounts retired (they can no longer sign in): %s", ", ".join(retired))
