@@ -129,9 +129,9 @@ def order(a: Adapters) -> Built:
             catalog, a.clock, ttl_seconds=s.catalog_cache_seconds, size=s.catalog_cache_size
         )
 
-    async def statuses(order_ids: Any) -> dict[str, str]:
+    async def versions(order_ids: Any) -> dict[str, str]:
         async with uow() as unit:
-            return await unit.orders.statuses(order_ids)
+            return await unit.orders.versions(order_ids)
 
     service = OrderService(
         uow=uow,
@@ -139,7 +139,7 @@ def order(a: Adapters) -> Built:
         members=a.members(),
         catalog=catalog,
         coupons=a.coupons(),
-        watch=StatusWatch(statuses),
+        watch=StatusWatch(versions),
     )
     return Built(service, [order_rest.router(service, Auth(token_settings(s)))])
 

@@ -133,11 +133,11 @@ class World:
     def rewire(self, uow: UnitOfWorkFactory) -> None:
         """Rebuild the service over another unit-of-work factory (one that fails, say)."""
 
-        async def statuses(order_ids: Sequence[str]) -> dict[str, str]:
+        async def versions(order_ids: Sequence[str]) -> dict[str, str]:
             async with uow() as unit:
-                return await unit.orders.statuses(order_ids)
+                return await unit.orders.versions(order_ids)
 
-        self.watch = StatusWatch(statuses, interval=0.01)
+        self.watch = StatusWatch(versions, interval=0.01)
         self.service = OrderService(
             uow=uow,
             clock=self.clock,

@@ -52,8 +52,8 @@ class MemoryOrders:
         self._s.orders[order.id] = order
         return True
 
-    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
-        return {i: self._s.orders[i].status.value for i in order_ids if i in self._s.orders}
+    async def versions(self, order_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self._s.orders[i].version for i in order_ids if i in self._s.orders}
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
         mine = [

@@ -41,4 +41,7 @@ CREATE INDEX idempotency_keys_state ON idempotency_keys (state, updated_at)
 # A placement's key remembers the order it places, for retries and the sweep of crashed placements.
 KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) NULL"
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES]
+# An order's cancellations, whole or partial (SPEC §10.3), as a JSON value of the row; NULL: none yet.
+CANCELLATIONS = "ALTER TABLE orders ADD COLUMN cancellations LONGTEXT NULL"
+
+MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, CANCELLATIONS]

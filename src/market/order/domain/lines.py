@@ -26,14 +26,21 @@ class Offer(Protocol):
 
 @dataclass(frozen=True)
 class Line:
+    """A line of an order; `cancelled_quantity` of its `quantity` were cancelled (and refunded) since."""
+
     product_id: str
     name: str
     unit_price: Won
     quantity: int
+    cancelled_quantity: int = 0
 
     @property
     def line_amount(self) -> Won:
         return self.unit_price * self.quantity
+
+    @property
+    def open_quantity(self) -> int:
+        return self.quantity - self.cancelled_quantity
 
 
 def check_lines(requested: Sequence[tuple[str, int]]) -> None:

@@ -18,8 +18,11 @@ from market.kernel.events import (
     OrderCancelled,
     OrderCreated,
     OrderFailed,
+    OrderPartialCancellationRequested,
+    OrderPartiallyCancelled,
     PaymentCompleted,
     PaymentFailed,
+    PaymentPartiallyRefunded,
     PaymentRefunded,
     envelope,
 )
@@ -38,7 +41,13 @@ def order_created(order: Order) -> Envelope:
 
 
 def cancellation_requested(order: Order, at: datetime) -> Envelope:
-    return envelope(OrderCancellationRequested(order.member_id), order.id, at)
+    """The order's pending cancellation as the payment service is asked to refund it: the whole order
+    (OrderCancellationRequested), or part of it (OrderPartialCancellationRequested)."""
+    c = order.pending_cancellation
+    if c is None or c.whole:
+        return envelope(OrderCancellationRequested(order.member_id), order.id, at)
+    payload = OrderPartialCancellationRequested(order.member_id, c.id, c.items, c.refund_amount)
+    return envelope(payload, order.id, at)
 
 
 def _statuses(legs: Sequence[LegOutcome]) -> dict[Method, str]:
@@ -54,6 +63,17 @@ def react(order: Order, event: Event, now: datetime) -> Outcome:
             failed = order.mark_failed(now, event.reason, _statuses(event.legs))
             return failed, [envelope(OrderFailed(order.member_id, event.reason), order.id, now)]
         case PaymentRefunded() if order.can_move_to(OrderStatus.CANCELLED):
+            last = order.pending_cancellation
             cancelled = order.mark_cancelled(event.refunded_at, _statuses(event.legs))
-            return cancelled, [envelope(OrderCancelled(order.member_id), order.id, event.refunded_at)]
+            items, refund = (last.items, last.refund_amount) if last else ((), None)
+            payload = OrderCancelled(order.member_id, items, refund)
+            return cancelled, [envelope(payload, order.id, event.refunded_at)]
+        case PaymentPartiallyRefunded():
+            at = event.refunded_at
+            done = order.mark_partially_refunded(event.cancellation_id, event.refunds, at)
+            if done is None:
+                return None
+            c = next(c for c in done.cancellations if c.id == event.cancellation_id)
+            payload = OrderPartiallyCancelled(order.member_id, c.id, c.items, c.refund_amount, c.refunds)
+            return done, [envelope(payload, order.id, at)]
     return None

@@ -12,7 +12,15 @@ from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.plan import Leg
-from market.order.domain import Order, OrderStatus, Started, cancellation_requested, new_order_id, react
+from market.order.domain import (
+    Order,
+    OrderStatus,
+    Started,
+    cancellation_requested,
+    check_request,
+    new_order_id,
+    react,
+)
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
 from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply, Settle
 from market.order.use_cases.placing import Placing
@@ -25,6 +33,7 @@ PLACED_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FAILED})
 CANCEL_SETTLED = frozenset({OrderStatus.CANCELLED})
 # What a request waits for (`Prefer: wait`) when it finds an order in flight.
 IN_FLIGHT = {OrderStatus.PENDING: PLACED_SETTLED, OrderStatus.CANCELLING: CANCEL_SETTLED}
+Settled = Callable[[Order], bool]
 
 
 class OrderService:
@@ -57,7 +66,8 @@ class OrderService:
             return await self._placing.place_order(member_id, items, legs, started, finish, looked_up)
 
         try:
-            return await self._keys.run(keyed, 201, act, new_order_id(), self._settle(wait, PLACED_SETTLED))
+            settle = self._settle(wait, lambda _: _status_in(PLACED_SETTLED))
+            return await self._keys.run(keyed, 201, act, new_order_id(), settle)
         finally:
             _drop(looked_up)
 
@@ -68,26 +78,49 @@ class OrderService:
         return await self._placing.place_order(member_id, items, payments)
 
     async def cancel(
-        self, member_id: str, key: str, order_id: str, is_admin: bool = False, wait: float = 0
+        self,
+        member_id: str,
+        key: str,
+        order_id: str,
+        is_admin: bool = False,
+        wait: float = 0,
+        items: Sequence[tuple[str, int]] | None = None,
     ) -> Reply:
-        """Cancel a PAID order (within 24 h of payment) once per Idempotency-Key: 202 with the order
-        CANCELLING while every leg is refunded, or, waiting up to `wait` seconds, once it is CANCELLED."""
-        keyed = Keyed.of(member_id, key, "cancel", order_id)
+        """Cancel a PAID order (within 24 h of payment) once per Idempotency-Key: all that is open (`items`
+        None), or those quantities (SPEC §10.3). 202 with the order CANCELLING (whole) or PAID with its
+        cancellation pending (partial) while the legs are refunded, or, waiting up to `wait` seconds, once
+        the refund went through."""
+        request = [list(items)] if items is not None else []  # a whole cancel's fingerprint as it always was
+        keyed = Keyed.of(member_id, key, "cancel", order_id, *request)
+        check_request(items)  # the request's own shape comes before the order's state
 
         async def act(started: Started, finish: Finish | None) -> Order:
-            return await self._cancel(member_id, order_id, is_admin, finish)
+            return await self._cancel(member_id, order_id, is_admin, finish, items)
 
-        return await self._keys.run(keyed, 202, act, settle=self._settle(wait, CANCEL_SETTLED))
+        return await self._keys.run(keyed, 202, act, settle=self._settle(wait, _cancel_settled))
 
-    async def cancel_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
-        """Ask for a PAID order (within 24 h of payment) to be refunded: CANCELLING (no key: tests)."""
-        return await self._cancel(member_id, order_id, is_admin, None)
+    async def cancel_order(
+        self,
+        member_id: str,
+        order_id: str,
+        is_admin: bool = False,
+        items: Sequence[tuple[str, int]] | None = None,
+    ) -> Order:
+        """Ask for a PAID order (within 24 h of payment), or `items` of it, to be refunded (no key: tests)."""
+        return await self._cancel(member_id, order_id, is_admin, None, items)
 
-    async def _cancel(self, member_id: str, order_id: str, is_admin: bool, finish: Finish | None) -> Order:
+    async def _cancel(
+        self,
+        member_id: str,
+        order_id: str,
+        is_admin: bool,
+        finish: Finish | None,
+        items: Sequence[tuple[str, int]] | None,
+    ) -> Order:
         async with self._uow() as uow:
             order = await self._visible(uow, member_id, order_id, is_admin, for_update=True)
             now = self._clock.now()
-            cancelling = order.request_cancellation(now)
+            cancelling = order.request_cancellation(now, requested=items)
             if not await uow.orders.save(cancelling, order.status):
                 raise DomainError("ORDER_NOT_CANCELLABLE", "the order changed meanwhile; read it again")
             await uow.outbox.add(cancellation_requested(cancelling, now))
@@ -153,33 +186,35 @@ class OrderService:
             return await self.get_order(member_id, order_id, is_admin), 0
         waited = 0
 
-        def settled_of(order: Order) -> Collection[str]:
+        def settled_of(order: Order) -> Settled:
             nonlocal waited
             if order.member_id != member_id and not is_admin:
                 raise NotFound("order")
             if order.status in IN_FLIGHT:
                 waited = int(wait)
-                return IN_FLIGHT[order.status]
-            return (order.status,)
+                return _status_in(IN_FLIGHT[order.status])
+            if order.pending_cancellation is not None:
+                waited = int(wait)
+                return _cancel_settled(order)
+            return lambda _: True
 
         return await self._follow(order_id, wait, settled_of), waited
 
-    def _settle(self, wait: float, statuses: Collection[str]) -> Settle | None:
+    def _settle(self, wait: float, settled_of: Callable[[Order], Settled]) -> Settle | None:
         wait = _clamp(wait)
         if wait <= 0:
             return None
 
         async def settle(order: Order) -> tuple[Order, int]:
-            return await self._follow(order.id, wait, lambda _: statuses), int(wait)
+            settled = settled_of(order)
+            return await self._follow(order.id, wait, lambda _: settled), int(wait)
 
         return settle
 
-    async def _follow(
-        self, order_id: str, seconds: float, settled_of: Callable[[Order], Collection[str]]
-    ) -> Order:
+    async def _follow(self, order_id: str, seconds: float, settled_of: Callable[[Order], Settled]) -> Order:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        settled: Collection[str] | None = None
+        settled: Settled | None = None
         while True:
             async with self._uow() as uow:
                 order = await uow.orders.get(order_id)
@@ -188,11 +223,11 @@ class OrderService:
             if settled is None:
                 settled = settled_of(order)  # the first read decides what "settled" means
             remaining = deadline - loop.time()
-            if order.status in settled or remaining <= 0:
+            if settled(order) or remaining <= 0:
                 return order
-            notified = await self._watch.wait(order_id, order.status, remaining)
+            notified = await self._watch.wait(order_id, order.version, remaining)
             # The state the consumer committed, no need to read it again; else read it again.
-            if notified is not None and notified.status in settled:
+            if notified is not None and settled(notified):
                 return notified
 
     async def _visible(
@@ -211,6 +246,18 @@ class OrderService:
         """Give back the stock of placements that crashed after reserving it but before storing their
         order, and forget their keys (run it every 30 s); how many placements' stock was given back."""
         return await self._keys.release_abandoned_placements()
+
+
+def _status_in(statuses: Collection[str]) -> Settled:
+    return lambda order: order.status in statuses
+
+
+def _cancel_settled(cancelling: Order) -> Settled:
+    """Settled once the cancellation under way in `cancelling` went through (a whole one: CANCELLED)."""
+    pending = cancelling.pending_cancellation
+    if pending is None:
+        return _status_in(CANCEL_SETTLED)
+    return lambda order: not any(c.id == pending.id and c.pending for c in order.cancellations)
 
 
 def _clamp(wait: float) -> float:
