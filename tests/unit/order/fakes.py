@@ -206,6 +206,24 @@ class World:
         await self.service.handle(envelope)
         return envelope
 
+    async def refund_part(self, order: Order, refunds: dict[str, int] | None = None) -> Envelope:
+        """Play the payment service's answer to the order's pending partial cancellation: each leg gives
+        back the split the order previewed, unless `refunds` says otherwise."""
+        pending = order.pending_cancellation
+        assert pending is not None
+        shares = refunds or {r.method.value: r.amount for r in pending.refunds}
+        envelope = event(
+            "PaymentPartiallyRefunded",
+            order.id,
+            self.clock.now(),
+            member_id=order.member_id,
+            cancellation_id=pending.id,
+            refunds=[{"method": m, "amount": a} for m, a in shares.items()],
+            refunded_at=iso(self.clock.now()),
+        )
+        await self.service.handle(envelope)
+        return envelope
+
     async def order(self, order_id: str) -> Order:
         return await self.service.get_order("", order_id, is_admin=True)
 

@@ -32,6 +32,7 @@ class Cancellation:
     whole: bool = False
     refunds: tuple[Share, ...] = ()
     refunded_at: datetime | None = None
+    reason: str | None = None  # the customer's, as given
 
     @property
     def pending(self) -> bool:

@@ -141,7 +141,11 @@ class Order:
         return replace(failed, failure_reason=reason)
 
     def request_cancellation(
-        self, at: datetime, cancellation_id: str = "", requested: Sequence[tuple[str, int]] | None = None
+        self,
+        at: datetime,
+        cancellation_id: str = "",
+        requested: Sequence[tuple[str, int]] | None = None,
+        reason: str | None = None,
     ) -> Order:
         """Cancel what `requested` names, or everything open (None). Cancelling all that is open is the
         whole cancel (CANCELLING until refunded); less keeps the order PAID with its cancellation pending."""
@@ -155,7 +159,9 @@ class Order:
         amounts = {leg.method: leg.amount for leg in self.payments}
         refunded = {leg.method: leg.refunded_amount for leg in self.payments}
         preview = shares_of(amounts, refund, refunded)
-        cancellation = Cancellation(cancellation_id or new_id("cnl"), items, refund, at, whole, preview)
+        cancellation = Cancellation(
+            cancellation_id or new_id("cnl"), items, refund, at, whole, preview, reason=reason
+        )
         if whole:
             moved = self._move(OrderStatus.CANCELLING, at, "CANCELLATION_REQUESTED", {})
         else:

@@ -58,4 +58,5 @@ def _cancellation(c: Cancellation) -> dict[str, Any]:
         "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
         "requested_at": iso(c.requested_at),
         "refunded_at": iso(c.refunded_at),
+        "reason": c.reason,
     }

@@ -85,17 +85,19 @@ class OrderService:
         is_admin: bool = False,
         wait: float = 0,
         items: Sequence[tuple[str, int]] | None = None,
+        reason: str | None = None,
     ) -> Reply:
         """Cancel a PAID order (within 24 h of payment) once per Idempotency-Key: all that is open (`items`
         None), or those quantities (SPEC §10.3). 202 with the order CANCELLING (whole) or PAID with its
         cancellation pending (partial) while the legs are refunded, or, waiting up to `wait` seconds, once
         the refund went through."""
-        request = [list(items)] if items is not None else []  # a whole cancel's fingerprint as it always was
+        # A bare whole cancel keeps the fingerprint it always had.
+        request = [] if items is None and reason is None else [None if items is None else list(items), reason]
         keyed = Keyed.of(member_id, key, "cancel", order_id, *request)
         check_request(items)  # the request's own shape comes before the order's state
 
         async def act(started: Started, finish: Finish | None) -> Order:
-            return await self._cancel(member_id, order_id, is_admin, finish, items)
+            return await self._cancel(member_id, order_id, is_admin, finish, items, reason)
 
         return await self._keys.run(keyed, 202, act, settle=self._settle(wait, _cancel_settled))
 
@@ -107,7 +109,7 @@ class OrderService:
         items: Sequence[tuple[str, int]] | None = None,
     ) -> Order:
         """Ask for a PAID order (within 24 h of payment), or `items` of it, to be refunded (no key: tests)."""
-        return await self._cancel(member_id, order_id, is_admin, None, items)
+        return await self._cancel(member_id, order_id, is_admin, None, items, None)
 
     async def _cancel(
         self,
@@ -116,11 +118,12 @@ class OrderService:
         is_admin: bool,
         finish: Finish | None,
         items: Sequence[tuple[str, int]] | None,
+        reason: str | None,
     ) -> Order:
         async with self._uow() as uow:
             order = await self._visible(uow, member_id, order_id, is_admin, for_update=True)
             now = self._clock.now()
-            cancelling = order.request_cancellation(now, requested=items)
+            cancelling = order.request_cancellation(now, requested=items, reason=reason)
             if not await uow.orders.save(cancelling, order.status):
                 raise DomainError("ORDER_NOT_CANCELLABLE", "the order changed meanwhile; read it again")
             await uow.outbox.add(cancellation_requested(cancelling, now))
