@@ -66,14 +66,14 @@ def react(order: Order, event: Event, now: datetime) -> Outcome:
             last = order.pending_cancellation
             cancelled = order.mark_cancelled(event.refunded_at, _statuses(event.legs))
             items, refund = (last.items, last.refund_amount) if last else ((), None)
-            payload = OrderCancelled(order.member_id, items, refund)
-            return cancelled, [envelope(payload, order.id, event.refunded_at)]
+            announced = OrderCancelled(order.member_id, items, refund)
+            return cancelled, [envelope(announced, order.id, event.refunded_at)]
         case PaymentPartiallyRefunded():
             at = event.refunded_at
             done = order.mark_partially_refunded(event.cancellation_id, event.refunds, at)
             if done is None:
                 return None
             c = next(c for c in done.cancellations if c.id == event.cancellation_id)
-            payload = OrderPartiallyCancelled(order.member_id, c.id, c.items, c.refund_amount, c.refunds)
-            return done, [envelope(payload, order.id, at)]
+            partly = OrderPartiallyCancelled(order.member_id, c.id, c.items, c.refund_amount, c.refunds)
+            return done, [envelope(partly, order.id, at)]
     return None
