@@ -19,6 +19,7 @@ LIVE = {"PENDING", "PAID", "CANCELLING"}
 SETTLED = {"PAID", "FAILED", "CANCELLED"}
 ENDED = {"FAILED", "CANCELLED"}
 CAPTURED = {"DONE", "PARTIAL_CANCELED"}
+CONTRACTED = {"APPROVED", "PARTIAL_CANCELED"}
 
 
 @dataclass
@@ -153,12 +154,12 @@ def check_coupons(s: Snapshot) -> list[str]:
     return out
 
 
-def _held_by_provider(s: Snapshot, kind: str, method: str, held: list[Row]) -> list[str]:
+def _held_by_provider(s: Snapshot, kind: str, method: str, held: list[Row], live: set[str]) -> list[str]:
     """Every charge the provider holds belongs to a PAID/CANCELLING order, or is cancelled; every PAID
     order's charge holds exactly its leg's amount less what was refunded."""
     out = []
     orders = {o["id"]: o for o in s.orders}
-    by_order = {c["order_id"]: c for c in held if c["status"] in CAPTURED}
+    by_order = {c["order_id"]: c for c in held if c["status"] in live}
     for order_id, c in by_order.items():
         status = orders[order_id]["status"] if order_id in orders else "unknown"
         if status not in {"PAID", "CANCELLING"}:
@@ -179,11 +180,11 @@ def _balance(c: Row) -> int:
 
 
 def check_card(s: Snapshot) -> list[str]:
-    return _held_by_provider(s, "card", "PG", s.captures)
+    return _held_by_provider(s, "card", "PG", s.captures, CAPTURED)
 
 
 def check_bnpl(s: Snapshot) -> list[str]:
-    return _held_by_provider(s, "bnpl", "BNPL", s.contracts)
+    return _held_by_provider(s, "bnpl", "BNPL", s.contracts, CONTRACTED)
 
 
 def check_refunds(s: Snapshot) -> list[str]:
