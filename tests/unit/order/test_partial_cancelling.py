@@ -3,6 +3,7 @@ refund they call for and its split, one cancellation at a time, the order PAID u
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -140,3 +141,15 @@ async def test_cancelling_what_is_left_is_the_whole_cancel(world: World) -> None
         {"product_id": "prd_a", "quantity": 2},
         {"product_id": "prd_b", "quantity": 1},
     ]
+
+
+async def test_two_cancels_racing_on_one_order_one_is_refused(world: World) -> None:
+    order = await paid(world)
+    outcomes = await asyncio.gather(
+        world.service.cancel_order("mem_1", order.id, items=[("prd_a", 1)]),
+        world.service.cancel_order("mem_1", order.id, items=[("prd_b", 1)]),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(refused) == 1 and refused[0].code == "ORDER_NOT_CANCELLABLE"
+    assert len(world.events("OrderPartialCancellationRequested")) == 1

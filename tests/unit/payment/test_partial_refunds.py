@@ -146,3 +146,15 @@ async def test_more_than_is_left_is_refused_and_changes_nothing(world: World) ->
     assert (await world.payment(order_id)).status == "COMPLETED"
     assert len(partial_refunds(world, order_id)) == 1
     assert sum((await refunded(world, order_id)).values()) == 9_000
+
+
+async def test_a_whole_cancel_whose_answer_is_lost_is_resolved_by_lookup(world: World) -> None:
+    order_id, member, _ = await composite(world)
+    await world.cancel_part(order_id, member, 1_000, "cnl_1")
+    world.card.lose_cancel_answers = 1
+
+    await world.cancel(order_id, member)
+
+    assert (await world.payment(order_id)).status == "REFUNDED"
+    assert await refunded(world, order_id) == {"PG": 7_000, "POINT": 2_000, "COUPON": 1_000}
+    assert world.card.cancels == 2  # the partial one and the whole one, each once
