@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from market.kernel.clock import Clock
@@ -14,7 +14,6 @@ from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.plan import Leg
 from market.order.domain import (
     Order,
-    OrderStatus,
     Started,
     cancellation_requested,
     check_request,
@@ -22,18 +21,13 @@ from market.order.domain import (
     react,
 )
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
-from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply, Settle
+from market.order.use_cases.following import Following, Settled, cancelled, clamp, in_flight, placed
+from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply
 from market.order.use_cases.placing import Placing
 
 log = logging.getLogger("market.order")
 
 MAX_PAGE = 100
-MAX_WAIT = 10
-PLACED_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FAILED})
-CANCEL_SETTLED = frozenset({OrderStatus.CANCELLED})
-# What a request waits for (`Prefer: wait`) when it finds an order in flight.
-IN_FLIGHT = {OrderStatus.PENDING: PLACED_SETTLED, OrderStatus.CANCELLING: CANCEL_SETTLED}
-Settled = Callable[[Order], bool]
 
 
 class OrderService:
@@ -52,6 +46,7 @@ class OrderService:
         self._watch = watch
         self._placing = Placing(uow=uow, clock=clock, members=members, catalog=catalog, coupons=coupons)
         self._keys = Idempotency(uow=uow, clock=clock, catalog=catalog)
+        self._following = Following(uow=uow, watch=watch)
 
     async def place(
         self, member_id: str, key: str, items: Sequence[tuple[str, int]], legs: Sequence[Leg], wait: float = 0
@@ -66,7 +61,7 @@ class OrderService:
             return await self._placing.place_order(member_id, items, legs, started, finish, looked_up)
 
         try:
-            settle = self._settle(wait, lambda _: _status_in(PLACED_SETTLED))
+            settle = self._following.settle(wait, placed)
             return await self._keys.run(keyed, 201, act, new_order_id(), settle)
         finally:
             _drop(looked_up)
@@ -99,7 +94,7 @@ class OrderService:
         async def act(started: Started, finish: Finish | None) -> Order:
             return await self._cancel(member_id, order_id, is_admin, finish, items, reason)
 
-        return await self._keys.run(keyed, 202, act, settle=self._settle(wait, _cancel_settled))
+        return await self._keys.run(keyed, 202, act, settle=self._following.settle(wait, cancelled))
 
     async def cancel_order(
         self,
@@ -182,9 +177,10 @@ class OrderService:
     async def follow_order(
         self, member_id: str, order_id: str, is_admin: bool, wait: float
     ) -> tuple[Order, int]:
-        """`get_order`; if the order is in flight (PENDING, CANCELLING), the order once it settles, or as
-        it is after `wait` seconds. The seconds of wait honoured (0 if the order was not in flight)."""
-        wait = _clamp(wait)
+        """`get_order`; if the order is in flight (PENDING, CANCELLING, a cancellation pending), the order
+        once it settles, or as it is after `wait` seconds. The seconds of wait honoured (0 if the order
+        was not in flight)."""
+        wait = clamp(wait)
         if wait <= 0:
             return await self.get_order(member_id, order_id, is_admin), 0
         waited = 0
@@ -193,45 +189,13 @@ class OrderService:
             nonlocal waited
             if order.member_id != member_id and not is_admin:
                 raise NotFound("order")
-            if order.status in IN_FLIGHT:
-                waited = int(wait)
-                return _status_in(IN_FLIGHT[order.status])
-            if order.pending_cancellation is not None:
-                waited = int(wait)
-                return _cancel_settled(order)
-            return lambda _: True
-
-        return await self._follow(order_id, wait, settled_of), waited
-
-    def _settle(self, wait: float, settled_of: Callable[[Order], Settled]) -> Settle | None:
-        wait = _clamp(wait)
-        if wait <= 0:
-            return None
-
-        async def settle(order: Order) -> tuple[Order, int]:
-            settled = settled_of(order)
-            return await self._follow(order.id, wait, lambda _: settled), int(wait)
-
-        return settle
-
-    async def _follow(self, order_id: str, seconds: float, settled_of: Callable[[Order], Settled]) -> Order:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        settled: Settled | None = None
-        while True:
-            async with self._uow() as uow:
-                order = await uow.orders.get(order_id)
-            if order is None:
-                raise NotFound("order")
+            settled = in_flight(order)
             if settled is None:
-                settled = settled_of(order)  # the first read decides what "settled" means
-            remaining = deadline - loop.time()
-            if settled(order) or remaining <= 0:
-                return order
-            notified = await self._watch.wait(order_id, order.version, remaining)
-            # The state the consumer committed, no need to read it again; else read it again.
-            if notified is not None and settled(notified):
-                return notified
+                return lambda _: True
+            waited = int(wait)
+            return settled
+
+        return await self._following.follow(order_id, wait, settled_of), waited
 
     async def _visible(
         self, uow: UnitOfWork, member_id: str, order_id: str, is_admin: bool, for_update: bool = False
@@ -249,22 +213,6 @@ class OrderService:
         """Give back the stock of placements that crashed after reserving it but before storing their
         order, and forget their keys (run it every 30 s); how many placements' stock was given back."""
         return await self._keys.release_abandoned_placements()
-
-
-def _status_in(statuses: Collection[str]) -> Settled:
-    return lambda order: order.status in statuses
-
-
-def _cancel_settled(cancelling: Order) -> Settled:
-    """Settled once the cancellation under way in `cancelling` went through (a whole one: CANCELLED)."""
-    pending = cancelling.pending_cancellation
-    if pending is None:
-        return _status_in(CANCEL_SETTLED)
-    return lambda order: not any(c.id == pending.id and c.pending for c in order.cancellations)
-
-
-def _clamp(wait: float) -> float:
-    return max(0.0, min(float(wait), MAX_WAIT))
 
 
 def _drop(task: asyncio.Future[Any]) -> None:
