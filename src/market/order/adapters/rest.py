@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
 from market.kernel.plan import Leg
-from market.order.domain import order_view
+from market.order.domain import order_view, preview_view
 from market.order.use_cases import OrderService, Reply
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
@@ -83,6 +83,15 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         legs = [Leg.of(p.method, p.amount, p.payment_key, p.coupon_id) for p in body.payments]
         reply = await service.place(principal.member_id, key, items, legs, wait_seconds(prefer))
         return _render(reply, request.url.path)
+
+    @r.post("/orders/preview", response_class=FastJSON, summary="Check an order and its payment plan")
+    async def preview_order(body: OrderIn, principal: Member) -> dict[str, Any]:
+        """The body of `POST /orders`, checked by the same rules without placing anything: 200 with the
+        priced lines and the plan when every rule passes, else the problem `POST /orders` would answer
+        for the first broken rule (the stock, which only placing reserves, is not checked)."""
+        items = [(line.product_id, line.quantity) for line in body.items]
+        legs = [Leg.of(p.method, p.amount, p.payment_key, p.coupon_id) for p in body.payments]
+        return preview_view(await service.preview(principal.member_id, items, legs))
 
     @r.get("/orders", response_class=FastJSON, summary="My orders, newest first")
     async def list_orders(

@@ -20,7 +20,7 @@ from market.order.domain.order import (
     new_order_id,
 )
 from market.order.domain.saga import cancellation_requested, order_created, react
-from market.order.domain.view import order_view
+from market.order.domain.view import order_view, preview_view
 
 __all__ = [
     "ABANDONED_AFTER",
@@ -44,6 +44,7 @@ __all__ = [
     "new_order_id",
     "order_created",
     "order_view",
+    "preview_view",
     "price_lines",
     "react",
     "replay_of",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from market.kernel.clock import iso
+from market.order.domain.lines import Line
 from market.order.domain.order import Order
 
 
@@ -18,20 +19,30 @@ def order_view(o: Order) -> dict[str, Any]:
         "member_id": o.member_id,
         "status": o.status.value,
         "total_amount": o.total_amount,
-        "items": [
-            {
-                "product_id": i.product_id,
-                "name": i.name,
-                "unit_price": i.unit_price,
-                "quantity": i.quantity,
-                "line_amount": i.line_amount,
-            }
-            for i in o.items
-        ],
+        "items": [_line(i) for i in o.items],
         "payments": [{"method": p.method.value, "amount": p.amount, "status": p.status} for p in o.payments],
         "failure_reason": o.failure_reason,
         "created_at": iso(o.created_at),
         "paid_at": iso(o.paid_at),
         "cancelled_at": iso(o.cancelled_at),
         "timeline": [{"at": iso(t.at), "event": t.event, "detail": t.detail} for t in o.timeline],
+    }
+
+
+def preview_view(o: Order) -> dict[str, Any]:
+    """An order that is only previewed: its total, its priced lines and its payment plan."""
+    return {
+        "total_amount": o.total_amount,
+        "items": [_line(i) for i in o.items],
+        "payments": [{"method": p.method.value, "amount": p.amount} for p in o.payments],
+    }
+
+
+def _line(line: Line) -> dict[str, Any]:
+    return {
+        "product_id": line.product_id,
+        "name": line.name,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "line_amount": line.line_amount,
     }

@@ -67,6 +67,11 @@ class OrderService:
         """Place an order without an Idempotency-Key (the demo data, tests): a fresh id each call."""
         return await self._placing.place_order(member_id, items, payments)
 
+    async def preview(self, member_id: str, items: Sequence[tuple[str, int]], legs: Sequence[Leg]) -> Order:
+        """What `place` would accept and price now, or the error it would answer; nothing reserved or
+        written, no key needed (a storefront checks a payment plan with it as the member composes it)."""
+        return await self._placing.preview(member_id, items, legs)
+
     async def cancel(
         self, member_id: str, key: str, order_id: str, is_admin: bool = False, wait: float = 0
     ) -> Reply:
