@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from market import platform
-from market.bootstrap import demo, heap
+from market.bootstrap import demo, health, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
+from market.bootstrap.wiring import token_settings
 from market.infra.bus import InProcessBus
+from market.infra.jobs import every
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
@@ -25,7 +28,9 @@ from market.pg_sandbox.core import MIGRATIONS as SANDBOX_MIGRATIONS
 from market.pg_sandbox.core import Sandbox
 from market.pg_sandbox.transport import InProcessTransport
 from market.settings import Settings
+from market.web import browser
 from market.web.app import build_app
+from market.web.auth import Auth
 
 
 class _Later:
@@ -99,6 +104,22 @@ class Embedded:
     async def start(self) -> None:
         await migrate(self.adapters.dbs["pg_sandbox"], SANDBOX_MIGRATIONS)
         await self.platform.start()
+        self.platform.jobs.start(every(1, self.bus.report_lag, "consumer-lag"), "consumer-lag")
+
+    async def status(self, _authorization: str = "") -> dict[str, Any]:
+        """`GET /api/v1/admin/platform`: this one process answers for every service (market.bootstrap.health)."""
+        samples = health.samples_of(generate_latest().decode())
+
+        async def ready(name: str) -> bool:
+            try:
+                await self.adapters.dbs[name].ping()
+            except Exception:
+                return False
+            return True
+
+        replica = self.platform.replica
+        probed = [health.Probed(s.name, replica, await ready(s.name), samples) for s in platform.SERVICES]
+        return health.platform_view(probed)
 
     async def stop(self) -> None:
         await self.platform.stop()
@@ -133,7 +154,10 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
         for db in embedded.adapters.dbs.values():
             await db.ping()
 
-    return build_app("market (embedded)", embedded.platform.routers, {"databases": databases_ready}, lifespan)
+    routers = [*embedded.platform.routers, health.router(embedded.status, Auth(token_settings(settings)))]
+    app = build_app("market (embedded)", routers, {"databases": databases_ready}, lifespan)
+    browser.install(app)
+    return app
 
 
 async def seed_only(settings: Settings) -> str:

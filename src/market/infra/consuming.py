@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from market.kernel.events import Envelope
@@ -18,6 +18,8 @@ from market.kernel.messaging import Consumer
 
 log = logging.getLogger("market.consumer")
 FAILURES = Counter("market_consumer_failures_total", "Handler failures, by consumer group", ["group"])
+# Set by each transport now and then (`report_lag`): `market status` and the operators' console read it.
+LAG = Gauge("market_consumer_lag", "Events not yet handled, over this process's partitions", ["group"])
 
 
 async def deliver(group: str, consumer: Consumer, envelopes: Sequence[Envelope]) -> None:

@@ -83,6 +83,7 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/members/me/coupons"): (*_MEMBER, *_INPUT),
     ("POST", "/api/v1/admin/coupons"): (*_ADMIN, *_INPUT),
     ("POST", "/api/v1/admin/coupons/{coupon_id}/issue"): (*_ADMIN, *_INPUT, "NOT_FOUND"),
+    ("GET", "/api/v1/admin/platform"): _ADMIN,
     ("GET", "/healthz"): (),
     ("GET", "/readyz"): ("NOT_READY",),
     ("GET", "/metrics"): (),

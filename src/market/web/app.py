@@ -70,6 +70,8 @@ def build_app(
         lifespan=lifespan,
         default_response_class=FastJSON,
         description="Order & payment platform. Errors are application/problem+json with a stable `code`.",
+        docs_url=None,  # served from local assets by market.web.browser
+        redoc_url=None,
     )
     problems.install(app)
     api_errors.install(app)
