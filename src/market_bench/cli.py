@@ -87,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--pid", type=int, action="append", help="with --target: a process to measure (repeatable)"
     )
+    p.add_argument(
+        "--replicas",
+        metavar="SERVICE=N,…",
+        help="with --mode distributed: replicas per service, as `market up --replicas` (e.g. order=2,payment=2)",
+    )
     p.set_defaults(run=_run)
     return p
 
@@ -96,4 +101,6 @@ def _run(args: argparse.Namespace, settings: Any) -> int:
 
     if args.mode and (args.audit_cmd or args.pid):
         raise SystemExit("market bench: --audit-cmd and --pid go with --target; --mode knows its own")
+    if args.replicas and args.mode != "distributed":
+        raise SystemExit("market bench: --replicas goes with --mode distributed")
     return bench(args)

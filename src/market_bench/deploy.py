@@ -30,6 +30,7 @@ class Platform:
     audit_command: list[str] | None = None
     data_dir: Path | None = None
     keep_data: bool = False
+    metrics_urls: list[str] = field(default_factory=list)  # every platform process answering /metrics
 
 
 def _free_port() -> int:
@@ -87,6 +88,7 @@ def embedded(admin_email: str, admin_password: str) -> Iterator[Platform]:
         {"market serve": proc.pid},
         [*MARKET, "audit", "--data-dir", str(data_dir), "--wait", "60"],
         data_dir,
+        metrics_urls=[f"http://127.0.0.1:{port}"],
     )
     try:
         _wait_ready(f"{platform.base_url}/readyz", proc, log_path)
@@ -100,11 +102,15 @@ def embedded(admin_email: str, admin_password: str) -> Iterator[Platform]:
 
 
 @contextmanager
-def distributed(admin_email: str, admin_password: str) -> Iterator[Platform]:
-    """The topology of `market up` (started, and stopped afterwards, only if it was not already up)."""
-    from market.bootstrap.topology import down, up
+def distributed(admin_email: str, admin_password: str, replicas: str | None = None) -> Iterator[Platform]:
+    """The topology of `market up` (started, and stopped afterwards, only if it was not already up);
+    `replicas` ("order=3,payment=2") as `market up --replicas` takes them."""
+    from market.bootstrap.topology import SANDBOX, down, remembered, up
+    from market.bootstrap.topology import replicas as processes
 
     settings = Settings()
+    if replicas:
+        settings = settings.model_copy(update={"replicas": replicas})
     url = f"http://127.0.0.1:{settings.gateway_port}"
     started = not answers(f"{url}/healthz")
     if started:
@@ -112,8 +118,12 @@ def distributed(admin_email: str, admin_password: str) -> Iterator[Platform]:
         os.environ.update(MARKET_ADMIN_EMAIL=admin_email, MARKET_ADMIN_PASSWORD=admin_password)
         print(up(settings), file=sys.stderr)
     try:
+        served = [r for r in processes(remembered(settings)) if r.service != SANDBOX]
         yield Platform(
-            url, distributed_pids(settings.state_dir), [*MARKET, "audit", "--distributed", "--wait", "60"]
+            url,
+            distributed_pids(settings.state_dir),
+            [*MARKET, "audit", "--distributed", "--wait", "60"],
+            metrics_urls=[f"http://127.0.0.1:{r.port(settings)}" for r in served],
         )
     finally:
         if started:

@@ -16,10 +16,10 @@ import orjson
 import uvloop
 from aiohttp import ClientError, ClientSession
 
-from market_bench import chart, deploy, report
+from market_bench import chart, dbstats, deploy, report
 from market_bench.load import Budget, Recorder, drive, echo_client, order_client, session
 from market_bench.plans import Product, Shopper, order_body
-from market_bench.prepare import DISCOUNT, PrepareError, coupons_per_member, prepare
+from market_bench.prepare import DISCOUNT, PrepareError, coupons_per_member, login, prepare
 from market_bench.processes import ProcessWatch
 
 # A generous guess at a timed run's throughput, only to size its coupon pool (no coupon left → PG+POINT).
@@ -30,7 +30,7 @@ def _platform(args: argparse.Namespace) -> AbstractContextManager[deploy.Platfor
     if args.mode == "embedded":
         return deploy.embedded(args.admin_email, args.admin_password)
     if args.mode == "distributed":
-        return deploy.distributed(args.admin_email, args.admin_password)
+        return deploy.distributed(args.admin_email, args.admin_password, args.replicas)
     audit = shlex.split(args.audit_cmd) if args.audit_cmd else None
     return deploy.external(args.target, audit, args.pid or [])
 
@@ -84,7 +84,7 @@ async def _orders(
 
 async def _measure(
     args: argparse.Namespace, platform: deploy.Platform
-) -> tuple[Recorder, Recorder, list[Any]]:
+) -> tuple[Recorder, Recorder, list[Any], dict[str, Any]]:
     """Prepares the data, then the ceiling phase, then the order phase, each with its process figures."""
     members = args.members or min(200, 2 * args.clients)
     expected = args.orders or int(
@@ -105,13 +105,17 @@ async def _measure(
             watch.start()
             ceiling = await _ceiling(args, http, echo, shoppers[0].auth)
             during_ceiling = {p["pid"]: p["cpu_s"] for p in watch.figures(ceiling.ended)}
+            admin = "Bearer " + await login(http, args.admin_email, args.admin_password)
+            before = await dbstats.read(http, platform.metrics_urls, admin)
             orders = await _orders(args, http, products, shoppers, watch)
             processes = watch.figures(orders.ended - orders.measured_from)
+            after = await dbstats.read(http, platform.metrics_urls, admin)
         finally:
             sampler.cancel()
     for p in processes:
         p["ceiling_cpu_s"] = during_ceiling.get(p["pid"], 0.0)
-    return orders, ceiling, processes
+    # The counters run from the phase's start (warm-up included): per order of the whole phase.
+    return orders, ceiling, processes, dbstats.per_order(before, after, len(orders.settles))
 
 
 def _share(shoppers: list[Shopper], client: int, clients: int) -> list[Shopper]:
@@ -149,7 +153,7 @@ def bench(args: argparse.Namespace) -> int:
     with _platform(args) as platform:
         try:
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                orders, ceiling, processes = runner.run(_measure(args, platform))
+                orders, ceiling, processes, database = runner.run(_measure(args, platform))
         except (PrepareError, ClientError) as exc:
             raise SystemExit(f"market bench: cannot prepare the run on {platform.base_url}: {exc}") from None
         audit = _audit(platform.audit_command)
@@ -163,6 +167,8 @@ def bench(args: argparse.Namespace) -> int:
         "warmup_s": args.warmup,
         "order_limit": args.orders,
         "platform_measured": bool(platform.pids),
+        "replicas": args.replicas or "",
+        "database": database,
     }
     doc = report.result(run, orders, ceiling, audit, processes)
     report.write_json(Path(args.output), doc)

@@ -44,4 +44,10 @@ def test_a_short_embedded_run_reports_every_figure_and_passes_the_audit(tmp_path
     assert {"market serve", "bench (load generator)"} <= names, names
     for p in doc["processes"]:
         assert _number(p["cpu_s"]) and (p["peak_rss_mb"] is None or p["peak_rss_mb"] > 0), p
+        assert _number(p["cpu_ms_per_order"]), p
+    assert doc["cpu_ms_per_order"] > 0
+    # The platform's own counters: every order writes to the order and payment databases at least.
+    database = doc["database"]
+    assert database["statements_per_order"] > 5 and database["commits_per_order"] > 0, database
+    assert {"order", "payment", "product", "member"} <= set(database["statements_by_database"]), database
     assert chart.read_bytes().startswith(PNG_SIGNATURE)

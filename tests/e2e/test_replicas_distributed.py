@@ -11,6 +11,8 @@ import asyncio
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -114,3 +116,17 @@ async def test_orders_survive_a_replica_of_each_service_killed_mid_run(
     # A placement killed after reserving its stock leaves it to the sweep (within 90 s): the audit waits.
     audited = await asyncio.to_thread(deployment.audit, 120)
     assert audited.returncode == 0, audited.stdout
+
+
+def test_market_status_shows_every_replica_ready_with_its_lag_and_backlog() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "market.cli", "status"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[1:]}
+    counts = remembered(SETTINGS).replica_counts()
+    for service in ("member", "product", "order", "payment"):
+        for i in range(counts.get(service, 1)):
+            assert rows[f"{service}-{i}"][3] == "yes", done.stdout  # ready
+    assert rows["order-0"][4].isdigit() and rows["payment-0"][5].isdigit()  # consumer lag; outbox backlog
+    assert rows["pg-sandbox"][3] == "yes"
