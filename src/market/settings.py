@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     product_grpc_target: str = ""
     payment_grpc_target: str = ""
     grpc_deadline_seconds: float = 3.0
+    # The embedded mode runs the PG/BNPL sandbox in its own process; false: it reaches pg_base_url (and
+    # bnpl_base_url) over HTTP as the distributed mode does (a sandbox of its own, the real PG's test
+    # environment, or — in the browser tests — a PG that is down).
+    pg_in_process: bool = True
     pg_port: int = 8190
     pg_base_url: str = "http://127.0.0.1:8190"
     pg_secret_key: str = "test_sk_market_sandbox"

@@ -23,7 +23,7 @@ from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
 from market.notification.adapters.members import InProcessRecipients
-from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
+from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway, Transport
 from market.pg_sandbox.core import MIGRATIONS as SANDBOX_MIGRATIONS
 from market.pg_sandbox.core import Sandbox
 from market.pg_sandbox.transport import InProcessTransport
@@ -51,6 +51,7 @@ class EmbeddedAdapters:
     dbs: dict[str, SqliteDatabase] = field(default_factory=dict)
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     platform: Platform | None = None
+    transports: list[HttpTransport] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = [s.name for s in platform.SERVICES] + ["pg_sandbox"]
@@ -75,10 +76,19 @@ class EmbeddedAdapters:
         return InProcessCoupons(_Later(self, "payment"))
 
     def cards(self) -> TossCardGateway:
-        return TossCardGateway(self.sandbox)
+        return TossCardGateway(self._pg(self.settings.pg_base_url))
 
     def bnpl(self) -> TossBnplGateway:
-        return TossBnplGateway(self.sandbox)
+        return TossBnplGateway(self._pg(self.settings.bnpl_base_url or self.settings.pg_base_url))
+
+    def _pg(self, base_url: str) -> Transport:
+        """The sandbox in this process, or (`pg_in_process` false) the PG at `base_url` over HTTP."""
+        if self.settings.pg_in_process:
+            return self.sandbox
+        s = self.settings
+        transport = HttpTransport(base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
+        self.transports.append(transport)
+        return transport
 
     def recipients(self) -> InProcessRecipients:
         return InProcessRecipients(_Later(self, "member"))
@@ -124,6 +134,8 @@ class Embedded:
     async def stop(self) -> None:
         await self.platform.stop()
         await self.bus.stop()
+        for transport in self.adapters.transports:
+            await transport.close()
         for db in self.adapters.dbs.values():
             await db.close()
 
