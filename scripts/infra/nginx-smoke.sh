@@ -126,6 +126,15 @@ POST /api/v1/orders/ord_1/cancel order
 GET /api/v1/payments?order_id=ord_1 payment
 POST /api/v1/admin/coupons payment
 POST /api/v1/admin/coupons/cpn_1/issue payment
+POST /api/v1/orders/preview order
+GET /api/v1/admin/platform order
+GET /console/ order
+GET /shop/app.js order
+GET /assets/lib.js order
+GET /assets/swagger-ui/swagger-ui.css order
+GET /docs order
+GET /redoc order
+GET /openapi.json order
 ROUTES
 
 log "gateway answers"

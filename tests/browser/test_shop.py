@@ -22,6 +22,7 @@ def test_a_member_buys_with_card_points_and_a_coupon_and_sees_the_rules_before_p
     log_in(page, member)
     add_to_cart(page, "Celadon cup", 2)
     add_to_cart(page, "Hanji card", 1)
+    shot(page, "shop-catalog")
     page.goto("/shop/#/checkout")
     expect(page.get_by_test_id("total")).to_have_text("₩30,500")
 
@@ -36,6 +37,7 @@ def test_a_member_buys_with_card_points_and_a_coupon_and_sees_the_rules_before_p
     # The coupon's discount is the server's; the card pays what the points and the coupon leave.
     expect(page.locator("tr[data-leg=COUPON]")).to_contain_text("₩3,000")
     expect(page.locator("tr[data-leg=PG]")).to_contain_text("₩25,500")
+    shot(page, "shop-checkout")
     page.get_by_role("button", name="Pay").click()
 
     expect(page.get_by_test_id("order-status")).to_contain_text("PAID", timeout=20_000)

@@ -21,7 +21,9 @@ def test_the_committed_openapi_document_matches_the_app(tmp_path: Path) -> None:
     served = create_app(Settings(data_dir=tmp_path)).openapi()
     assert json.loads(DOC.read_text()) == json.loads(json.dumps(served)), "run scripts/export-openapi"
     # The copy a distributed console serves at /openapi.json for /docs.
-    assert json.loads(PLATFORM_DOCUMENT.read_text()) == json.loads(DOC.read_text()), "run scripts/export-openapi"
+    assert json.loads(PLATFORM_DOCUMENT.read_text()) == json.loads(DOC.read_text()), (
+        "run scripts/export-openapi"
+    )
 
 
 def test_every_operation_that_needs_a_token_declares_the_bearer_scheme_swagger_ui_authorizes_with() -> None:
