@@ -13,9 +13,7 @@ from market.settings import Settings
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from market.bootstrap.embedded import create_app
+    from market.bootstrap.serve import embedded
 
     _logging(settings)
     settings = settings.model_copy(
@@ -25,24 +23,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
-    uvicorn.run(
-        create_app(settings, serving=True),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    embedded(settings)
     return 0
 
 
 def _service(args: argparse.Namespace, settings: Settings) -> int:
-    from market.bootstrap.distributed import run_service
+    from market.bootstrap.serve import service
 
     _logging(settings)
-    run_service(settings, args.name, args.replica)
+    service(settings, args.name, args.replica)
     return 0
 
 
@@ -83,6 +72,13 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
     return bench_main(args.args)
 
 
+def _chaos(argv: list[str]) -> int:
+    # The fault campaign lives beside the benchmark (market_bench.chaos); the runtime only hands it over.
+    from market_bench.chaos.cli import main as chaos_main
+
+    return chaos_main(argv)
+
+
 def _platform(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -93,11 +89,43 @@ def _platform(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
-    from market.bootstrap.embedded import seed_only
+    from market.bootstrap import demo, embedded
 
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
-    print(asyncio.run(seed_only(settings)))
+
+    async def seed() -> str:
+        platform = embedded.build(settings)
+        await platform.start()
+        try:
+            return await demo.prepare(platform.platform.services, settings, platform.adapters.clock)
+        finally:
+            await platform.stop()
+
+    print(asyncio.run(seed()))
+    return 0
+
+
+def _dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap import dlq
+    from market.bootstrap.audit import distributed_databases, embedded_databases
+
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    replay = args.action == "replay"
+
+    async def run() -> str:
+        dbs = distributed_databases(settings) if args.distributed else embedded_databases(settings, False)
+        try:
+            found = await (
+                dlq.distributed(settings, dbs, replay) if args.distributed else dlq.embedded(dbs, replay)
+            )
+            return dlq.render(found, replay)
+        finally:
+            for db in dbs.values():
+                await db.close()
+
+    print(asyncio.run(run()))
     return 0
 
 
@@ -155,6 +183,12 @@ def parser() -> argparse.ArgumentParser:
     )
     platform.set_defaults(run=_platform)
 
+    dead = sub.add_parser("dlq", help="the events consumers gave up on: list them, or replay them")
+    dead.add_argument("action", choices=["list", "replay"])
+    dead.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
+    dead.add_argument("--distributed", action="store_true", help="the topology of `market up` (Kafka)")
+    dead.set_defaults(run=_dlq)
+
     audit = sub.add_parser("audit", help="check the invariants of SPEC §8 against a deployment's data")
     audit.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
     audit.add_argument(
@@ -174,6 +208,10 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("args", nargs=argparse.REMAINDER)
     bench.set_defaults(run=_bench)
+    chaos = sub.add_parser(
+        "chaos", add_help=False, help="a seeded fault campaign against `market up` (`market chaos --help`)"
+    )
+    chaos.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
 
@@ -181,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its options are the benchmark's own (market_bench.cli)
         return _bench(argparse.Namespace(args=argv[1:]), Settings())
+    if argv[:1] == ["chaos"]:
+        return _chaos(argv[1:])
     args = parser().parse_args(argv)
     return int(args.run(args, Settings()))
 

@@ -71,6 +71,7 @@ SERVICES: tuple[Service, ...] = (
         jobs=(
             Job("idempotency-keys", "forget_expired_keys", 3600.0),
             Job("abandoned-placements", "release_abandoned_placements", 30.0),
+            Job("stuck-orders", "nudge_stuck_orders", 30.0),
         ),
         scaling=Scaling(min_replicas=3, max_replicas=20, cpu_percent=70),  # the seed's figures
     ),

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 2.0
     payment_lease_seconds: float = 15.0
     relay_batch: int = 200
+    # An order PENDING or CANCELLING this long is nudged (its saga's event announced again) and escalated.
+    order_stuck_seconds: float = 300.0
+    # A consumer retries an event this many times (backoff up to 5 s apart), then puts it in the dead letters.
+    consumer_max_attempts: int = 8
     catalog_cache_seconds: float = 30.0
     catalog_cache_size: int = 10_000
 

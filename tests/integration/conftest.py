@@ -90,7 +90,8 @@ async def kafka_bootstrap() -> str:
             # A quick TCP probe first: the admin client would retry an absent broker for 40 s.
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
             writer.close()
-            await ensure_topics(bootstrap, [ORDER_EVENTS, PAYMENT_EVENTS], partitions=4)
+            topics = [ORDER_EVENTS, PAYMENT_EVENTS]
+            await ensure_topics(bootstrap, [*topics, *(f"{t}.dlq" for t in topics)], partitions=4)
         except Exception as exc:
             _unreachable[bootstrap] = f"Kafka at {KAFKA_ENV}={bootstrap} unusable: {exc!r}"
             _missing(_unreachable[bootstrap])

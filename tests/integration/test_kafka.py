@@ -180,3 +180,37 @@ async def test_an_undecodable_record_is_skipped_and_the_events_behind_it_still_a
         await until(lambda: seen == [good.event_id])
     finally:
         await sub.stop()
+
+
+async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_its_error(kafka: str) -> None:
+    from market.bootstrap import dlq
+    from market.infra.consuming import Delivery
+    from market.infra.kafka import KafkaDeadLetters
+    from market.settings import Settings
+
+    prefix = f"d{uuid.uuid4().hex[:10]}"
+    poisoned, fine = (
+        event("OrderFailed", f"{prefix}-ord_{n}", NOW, member_id="m", reason="X") for n in (1, 2)
+    )
+    handled: list[str] = []
+
+    async def handle(env: Envelope) -> None:
+        if env.event_id == poisoned.event_id:
+            raise RuntimeError("a bug in the handler")
+        if env.order_id.startswith(prefix):
+            handled.append(env.event_id)
+
+    publisher = KafkaPublisher(kafka)
+    await publisher.start()
+    sub = KafkaSubscriber(kafka, delivery=Delivery(KafkaDeadLetters(publisher), 2, 0.01))
+    sub.subscribe(ORDER_EVENTS, f"{prefix}-product", Consuming(handle))
+    await sub.start()
+    try:
+        await publisher.publish([poisoned, fine])
+        await until(lambda: fine.event_id in handled)  # the one behind it is not held up
+    finally:
+        await sub.stop()
+        await publisher.stop()
+    letters = await dlq.distributed(Settings(kafka_bootstrap=kafka), {}, replay=False)
+    [ours] = [d for d in letters if d.envelope.event_id == poisoned.event_id]
+    assert ours.group == f"{prefix}-product" and ours.attempts == 2 and "a bug in the handler" in ours.error

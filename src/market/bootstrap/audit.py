@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market import platform
 from market.audit.run import AuditReport, audit
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.db import Database
@@ -16,30 +17,22 @@ DATABASES = {
 }
 
 
-def embedded_databases(settings: Settings) -> dict[str, Database]:
+def embedded_databases(settings: Settings, readonly: bool = True) -> dict[str, Database]:
     missing = [f for f in DATABASES.values() if not (settings.data_dir / f).exists()]
     if missing:
-        raise SystemExit(f"market audit: no deployment in {settings.data_dir} (missing {', '.join(missing)})")
-    return {name: SqliteDatabase(settings.data_dir / f, readonly=True) for name, f in DATABASES.items()}
+        raise SystemExit(f"market: no deployment in {settings.data_dir} (missing {', '.join(missing)})")
+    files = {**DATABASES, **{s.name: f"{s.name}.db" for s in platform.SERVICES}}
+    return {
+        name: SqliteDatabase(settings.data_dir / f, readonly=readonly)
+        for name, f in files.items()
+        if (settings.data_dir / f).exists()
+    }
 
 
 def distributed_databases(settings: Settings) -> dict[str, Database]:
-    from market.infra.mysql import MysqlDatabase, create_database_url
+    from market.infra.mysql import service_database
 
-    dbs: dict[str, Database] = {
-        name: MysqlDatabase(
-            create_database_url(
-                f"market_{name}",
-                settings.mysql_host,
-                settings.mysql_port,
-                settings.mysql_user,
-                settings.mysql_password,
-                socket=settings.mysql_socket,
-            ),
-            pool_size=1,
-        )
-        for name in ("member", "product", "order", "payment")
-    }
+    dbs: dict[str, Database] = {s.name: service_database(settings, s.name, 1) for s in platform.SERVICES}
     dbs["pg"] = SqliteDatabase(settings.state_dir / "pg_sandbox.db", readonly=True)
     return dbs
 

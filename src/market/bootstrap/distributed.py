@@ -8,22 +8,22 @@ gRPC server on the declared ports + `platform.PORT_STRIDE` × I, its relay, cons
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI
 
 from market import platform
 from market.bootstrap import health, heap, topology
 from market.bootstrap.runner import Platform
+from market.bootstrap.topology import grpc_target
 from market.bootstrap.wiring import token_settings
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.jobs import every
-from market.infra.kafka import KafkaPublisher, KafkaSubscriber, ensure_topics
-from market.infra.mysql import MysqlDatabase, create_database_url
+from market.infra.kafka import KafkaTransport
+from market.infra.mysql import MysqlDatabase, service_database
 from market.kernel.clock import Clock, SystemClock
 from market.notification.adapters.grpc_client import GrpcRecipients
 from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMembers
@@ -47,12 +47,7 @@ class DistributedAdapters:
 
     def database(self, service: str) -> MysqlDatabase:
         if service not in self.dbs:
-            s = self.settings
-            url = create_database_url(
-                f"market_{service}", s.mysql_host, s.mysql_port, s.mysql_user, s.mysql_password,
-                socket=s.mysql_socket,
-            )  # fmt: skip
-            self.dbs[service] = MysqlDatabase(url, pool_size=s.mysql_pool_size)
+            self.dbs[service] = service_database(self.settings, service)
             self.stack.push_async_callback(self.dbs[service].close)
         return self.dbs[service]
 
@@ -96,47 +91,31 @@ class DistributedAdapters:
         return TossBnplGateway(self._transport(self.settings.bnpl_base_url or self.settings.pg_base_url))
 
 
-def grpc_target(settings: Settings, service: str) -> str:
-    """The configured target, else every replica `settings.replicas` counts, on this host."""
-    target: str = getattr(settings, f"{service}_grpc_target")
-    if target:
-        return target
-    port = platform.service(service).grpc_port
-    assert port is not None, f"{service} serves no gRPC"
-    count = settings.replica_counts().get(service, 1)
-    return "ipv4:" + ",".join(f"127.0.0.1:{port + platform.PORT_STRIDE * i}" for i in range(count))
-
-
 def service_app(settings: Settings, name: str, replica: int = 0, *, serving: bool = False) -> FastAPI:
     """The app of one replica of a service; its adapters are built and started in the app's lifespan."""
     declared = platform.service(name)
-    checks = {}
+    checks: dict[str, Callable[[], Awaitable[None]]] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             adapters = DistributedAdapters(settings, SystemClock(), stack)
-            publisher = KafkaPublisher(settings.kafka_bootstrap, client_id=f"market-{name}")
-            subscriber = KafkaSubscriber(settings.kafka_bootstrap, client_id=f"market-{name}")
-            await ensure_topics(settings.kafka_bootstrap, platform.TOPICS, partitions=TOPIC_PARTITIONS)
+            kafka = KafkaTransport(settings.kafka_bootstrap, name, settings.consumer_max_attempts)
+            await kafka.prepare(platform.TOPICS, TOPIC_PARTITIONS, stack)
             running = Platform(
-                [name], adapters, publisher, subscriber, settings.replica or f"{name}-{replica}"
+                [name], adapters, kafka.publisher, kafka.subscriber, settings.replica or f"{name}-{replica}"
             )
-            checks["database"] = adapters.database(name).ping
-            if declared.produces:
-                await publisher.start()
-                stack.push_async_callback(publisher.stop)
-                checks["kafka"] = publisher.ping
+            checks.update(database=adapters.database(name).ping, kafka=kafka.publisher.ping)
             await running.start()
             stack.push_async_callback(running.stop)
-            await subscriber.start()
-            stack.push_async_callback(subscriber.stop)
+            await kafka.consume(stack)
             if declared.consumes:
-                running.jobs.start(every(5, subscriber.report_lag, "consumer-lag"), "consumer-lag")
+                running.jobs.start(every(5, kafka.subscriber.report_lag, "consumer-lag"), "consumer-lag")
             if declared.grpc_port is not None:
                 port = declared.grpc_port + platform.PORT_STRIDE * replica
-                server = await start_server(running.grpc, host=settings.host, port=port)
-                stack.push_async_callback(server.stop)
+                stack.push_async_callback(
+                    (await start_server(running.grpc, host=settings.host, port=port)).stop
+                )
             for router in running.routers:
                 app.include_router(router, prefix=API_PREFIX)
             if serving:
@@ -166,20 +145,3 @@ def console_targets(settings: Settings) -> list[tuple[str, str, str]]:
         for r in topology.replicas(settings)
         if r.service != topology.SANDBOX
     ]
-
-
-def run_service(settings: Settings, name: str, replica: int = 0) -> None:
-    if name == "pg-sandbox":
-        from market.infra.sqlite import SqliteDatabase
-        from market.pg_sandbox.http import create_sandbox_app
-
-        app = create_sandbox_app(SqliteDatabase(settings.state_dir / "pg_sandbox.db"), settings.pg_secret_key)
-        port = settings.pg_port
-        heap.settle()  # the sandbox holds no more at start-up than it has now: its app, its routes
-    else:
-        app = service_app(settings, name, replica, serving=True)
-        port = platform.service(name).http_port + platform.PORT_STRIDE * replica
-    uvicorn.run(
-        app, host=settings.host, port=port, log_level=settings.log_level, loop="uvloop", http="httptools",
-        access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
-    )  # fmt: skip

@@ -18,6 +18,8 @@ from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InPro
 from market.bootstrap.runner import Platform
 from market.bootstrap.wiring import token_settings
 from market.infra.bus import InProcessBus
+from market.infra.consuming import Delivery
+from market.infra.dead_letters import SqlDeadLetters
 from market.infra.jobs import every
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
@@ -98,18 +100,9 @@ class EmbeddedAdapters:
 class Embedded:
     """The whole platform in this process; nothing runs until `start()` (which migrates first)."""
 
-    settings: Settings
     adapters: EmbeddedAdapters
     bus: InProcessBus
     platform: Platform
-
-    @property
-    def clock(self) -> Clock:
-        return self.adapters.clock
-
-    @property
-    def services(self) -> Any:
-        return self.platform.services
 
     async def start(self) -> None:
         await migrate(self.adapters.dbs["pg_sandbox"], SANDBOX_MIGRATIONS)
@@ -142,9 +135,10 @@ class Embedded:
 
 def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     adapters = EmbeddedAdapters(settings, clock or SystemClock())
-    bus = InProcessBus()
+    dead_letters = SqlDeadLetters(adapters.database, adapters.clock)
+    bus = InProcessBus(delivery=Delivery(dead_letters, settings.consumer_max_attempts))
     adapters.platform = Platform([s.name for s in platform.SERVICES], adapters, bus, bus)
-    return Embedded(settings, adapters, bus, adapters.platform)
+    return Embedded(adapters, bus, adapters.platform)
 
 
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
@@ -154,7 +148,7 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await embedded.start()
-        print(await demo.prepare(embedded.services, settings, embedded.clock), flush=True)
+        print(await demo.prepare(embedded.platform.services, settings, embedded.adapters.clock), flush=True)
         if serving:
             heap.settle()
         try:
@@ -170,12 +164,3 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     app = build_app("market (embedded)", routers, {"databases": databases_ready}, lifespan)
     browser.install(app)
     return app
-
-
-async def seed_only(settings: Settings) -> str:
-    embedded = build(settings)
-    await embedded.start()
-    try:
-        return await demo.prepare(embedded.services, settings, embedded.clock)
-    finally:
-        await embedded.stop()

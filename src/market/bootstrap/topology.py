@@ -55,6 +55,17 @@ def replicas(settings: Settings) -> list[Replica]:
     ]
 
 
+def grpc_target(settings: Settings, service: str) -> str:
+    """The configured target, else every replica `settings.replicas` counts, on this host."""
+    target: str = getattr(settings, f"{service}_grpc_target")
+    if target:
+        return target
+    port = platform.service(service).grpc_port
+    assert port is not None, f"{service} serves no gRPC"
+    count = settings.replica_counts().get(service, 1)
+    return "ipv4:" + ",".join(f"127.0.0.1:{port + platform.PORT_STRIDE * i}" for i in range(count))
+
+
 def _env(settings: Settings) -> dict[str, str]:
     state = settings.state_dir.resolve()
     env = {

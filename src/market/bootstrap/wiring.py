@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from fastapi import APIRouter
@@ -140,6 +141,7 @@ def order(a: Adapters) -> Built:
         catalog=catalog,
         coupons=a.coupons(),
         watch=StatusWatch(statuses),
+        stuck_after=timedelta(seconds=s.order_stuck_seconds),
     )
     return Built(service, [order_rest.router(service, Auth(token_settings(s)))])
 

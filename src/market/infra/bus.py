@@ -13,7 +13,7 @@ import asyncio
 import zlib
 from collections.abc import Sequence
 
-from market.infra.consuming import LAG, deliver
+from market.infra.consuming import LAG, Delivery
 from market.kernel.events import Envelope
 from market.kernel.messaging import Consumer
 
@@ -21,8 +21,8 @@ _Item = tuple[Envelope, asyncio.Future[None]]
 
 
 class _Partition:
-    def __init__(self, group: str, consumer: Consumer) -> None:
-        self.group, self.consumer = group, consumer
+    def __init__(self, group: str, consumer: Consumer, delivery: Delivery) -> None:
+        self.group, self.consumer, self.delivery = group, consumer, delivery
         self.queue: list[_Item] = []
         self.handling: list[_Item] = []
         self.worker: asyncio.Task[None] | None = None
@@ -40,7 +40,9 @@ class _Partition:
     async def _work(self) -> None:
         while self.queue:
             self.handling, self.queue = self.queue, []
-            await deliver(self.group, self.consumer, [envelope for envelope, _ in self.handling])
+            await self.delivery.deliver(
+                self.group, self.consumer, [envelope for envelope, _ in self.handling]
+            )
             for _, done in self.handling:
                 if not done.done():
                     done.set_result(None)
@@ -48,12 +50,13 @@ class _Partition:
 
 
 class InProcessBus:
-    def __init__(self, partitions: int = 16) -> None:
+    def __init__(self, partitions: int = 16, delivery: Delivery | None = None) -> None:
         self._partitions = partitions
+        self._delivery = delivery or Delivery()
         self._groups: dict[str, list[list[_Partition]]] = {}
 
     def subscribe(self, topic: str, group: str, consumer: Consumer) -> None:
-        parts = [_Partition(group, consumer) for _ in range(self._partitions)]
+        parts = [_Partition(group, consumer, self._delivery) for _ in range(self._partitions)]
         self._groups.setdefault(topic, []).append(parts)
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:

@@ -1,8 +1,11 @@
 """Handing a poll's events to a consumer, the same way on every transport (the in-process bus, Kafka).
 
 A batch goes to `handle_batch` (one transaction). If that fails, each event is handled alone, so one bad
-event cannot hold the others back; an event that keeps failing is retried with exponential backoff (the
-transport does not move past it, so nothing is lost), and loudly.
+event cannot hold the others back. An event that keeps failing is retried with exponential backoff, up to
+`max_attempts`; then it goes to the dead letters with its error (a Kafka topic `<topic>.dlq`, or the
+consuming service's `dead_letters` table in the embedded mode), counted in `market_dead_letters_total`,
+and the partition moves on. `market dlq replay` puts it back in its producer's outbox once the cause is
+fixed (the inboxes skip it for the groups that handled it).
 """
 
 from __future__ import annotations
@@ -11,43 +14,70 @@ import logging
 from collections.abc import Sequence
 
 from prometheus_client import Counter, Gauge
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_never,
+    wait_exponential,
+)
 
 from market.kernel.events import Envelope
-from market.kernel.messaging import Consumer
+from market.kernel.messaging import Consumer, DeadLetters
 
 log = logging.getLogger("market.consumer")
 FAILURES = Counter("market_consumer_failures_total", "Handler failures, by consumer group", ["group"])
+DEAD = Counter("market_dead_letters_total", "Events given up after max attempts", ["group", "topic"])
 # Set by each transport now and then (`report_lag`): `market status` and the operators' console read it.
 LAG = Gauge("market_consumer_lag", "Events not yet handled, over this process's partitions", ["group"])
 
 
-async def deliver(group: str, consumer: Consumer, envelopes: Sequence[Envelope]) -> None:
-    """Returns once every event's effect is committed (a failing event is retried until it is)."""
-    if not envelopes:
-        return
-    try:
-        await consumer.handle_batch(envelopes)
-        return
-    except Exception:
-        FAILURES.labels(group).inc()
-        log.exception(
-            "group %s: a batch of %d events failed; handling them one by one", group, len(envelopes)
+class Delivery:
+    """How a transport hands events to consumers: batch, then one by one, then the dead letters."""
+
+    def __init__(
+        self, dead_letters: DeadLetters | None = None, max_attempts: int = 8, first_backoff: float = 0.2
+    ) -> None:
+        self._dead_letters = dead_letters
+        self._max_attempts = max_attempts
+        self._first_backoff = first_backoff
+
+    async def deliver(self, group: str, consumer: Consumer, envelopes: Sequence[Envelope]) -> None:
+        """Returns once every event's effect is committed, or it is in the dead letters."""
+        if not envelopes:
+            return
+        try:
+            await consumer.handle_batch(envelopes)
+            return
+        except Exception:
+            FAILURES.labels(group).inc()
+            log.exception(
+                "group %s: a batch of %d events failed; handling them one by one", group, len(envelopes)
+            )
+        for envelope in envelopes:
+            await self._one(group, consumer, envelope)
+
+    async def _one(self, group: str, consumer: Consumer, envelope: Envelope) -> None:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential(multiplier=self._first_backoff, max=5.0),
+            stop=stop_after_attempt(self._max_attempts) if self._dead_letters else stop_never,
+            before_sleep=lambda state: _failed(group, envelope, state),
+            reraise=True,
         )
-    for envelope in envelopes:
-        await _one(group, consumer, envelope)
-
-
-async def _one(group: str, consumer: Consumer, envelope: Envelope) -> None:
-    retrying = AsyncRetrying(
-        retry=retry_if_exception_type(Exception),
-        wait=wait_exponential(multiplier=0.2, max=5.0),
-        before_sleep=lambda state: _failed(group, envelope, state),
-        reraise=True,
-    )
-    async for attempt in retrying:
-        with attempt:
-            await consumer.handle(envelope)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await consumer.handle(envelope)
+        except Exception as exc:
+            assert self._dead_letters is not None  # without them, the retries never stop
+            await self._dead_letters.add(group, envelope, f"{type(exc).__name__}: {exc}", self._max_attempts)
+            DEAD.labels(group, envelope.topic).inc()
+            log.error(
+                "group %s gave %s %s of %s up after %d attempts: in the dead letters",
+                group, envelope.type, envelope.event_id, envelope.order_id, self._max_attempts,
+            )  # fmt: skip
 
 
 def _failed(group: str, envelope: Envelope, state: RetryCallState) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -12,11 +13,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter
 
-from market.infra.consuming import LAG, deliver
+from market.infra.consuming import LAG, Delivery
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
 
 log = logging.getLogger("market.kafka")
+DLQ_SUFFIX = ".dlq"
 POISON = Counter(
     "market_kafka_undecodable_records_total",
     "Records skipped because they are not an event envelope",
@@ -76,6 +78,15 @@ class KafkaPublisher:
         if self._producer is None or not await self._producer.client.force_metadata_update():
             raise ConnectionError("Kafka broker unreachable")
 
+    async def send(self, topic: str, envelope: Envelope, headers: list[tuple[str, bytes]]) -> None:
+        """One record on `topic`, acknowledged (the dead letters' way)."""
+        if self._producer is None:
+            raise RuntimeError("KafkaPublisher.send() before start()")
+        ack = await self._producer.send(
+            topic, envelope.to_bytes(), key=envelope.order_id.encode(), headers=headers
+        )
+        await ack
+
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         if self._producer is None:
             raise RuntimeError("KafkaPublisher.publish() before start()")
@@ -89,6 +100,22 @@ class KafkaPublisher:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+
+class KafkaDeadLetters:
+    """The dead letters on Kafka: the event on `<topic>.dlq`, keyed by order id, with the consumer group,
+    the error and the attempts as headers (`market dlq` reads them)."""
+
+    def __init__(self, publisher: KafkaPublisher) -> None:
+        self._publisher = publisher
+
+    async def add(self, group: str, envelope: Envelope, error: str, attempts: int) -> None:
+        headers = [
+            ("group", group.encode()),
+            ("error", error[:2000].encode()),
+            ("attempts", str(attempts).encode()),
+        ]
+        await self._publisher.send(f"{envelope.topic}{DLQ_SUFFIX}", envelope, headers)
 
 
 class KafkaSubscriber:
@@ -107,8 +134,10 @@ class KafkaSubscriber:
         client_id: str = "market",
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
+        delivery: Delivery | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._delivery = delivery or Delivery()
         self._client_id = client_id
         self._max_records = max_records
         self._session_timeout_ms = session_timeout_ms
@@ -166,7 +195,7 @@ class KafkaSubscriber:
                 continue
             await asyncio.gather(
                 *(
-                    deliver(group, topics[tp.topic], _envelopes(group, records))
+                    self._delivery.deliver(group, topics[tp.topic], _envelopes(group, records))
                     for tp, records in polled.items()
                 )
             )
@@ -191,3 +220,25 @@ def _envelopes(group: str, records: Sequence[Any]) -> list[Envelope]:
             log.error("group %s skips undecodable record %s/%s@%s: %r", group, record.topic,
                       record.partition, record.offset, record.value[:2000])  # fmt: skip
     return envelopes
+
+
+class KafkaTransport:
+    """A service process's Kafka: its topics ensured, a publisher (the relay's, and the dead letters'),
+    and its consumer groups, whose lag it reports; started and stopped on an exit stack."""
+
+    def __init__(self, bootstrap: str, name: str, delivery_attempts: int) -> None:
+        self._bootstrap = bootstrap
+        self.publisher = KafkaPublisher(bootstrap, client_id=f"market-{name}")
+        delivery = Delivery(KafkaDeadLetters(self.publisher), delivery_attempts)
+        self.subscriber = KafkaSubscriber(bootstrap, client_id=f"market-{name}", delivery=delivery)
+
+    async def prepare(self, topics: Sequence[str], partitions: int, stack: AsyncExitStack) -> None:
+        """The topics and their dead letters' exist; the publisher runs."""
+        await ensure_topics(self._bootstrap, [*topics, *(f"{t}{DLQ_SUFFIX}" for t in topics)], partitions)
+        await self.publisher.start()
+        stack.push_async_callback(self.publisher.stop)
+
+    async def consume(self, stack: AsyncExitStack) -> None:
+        """Join the consumer groups subscribed so far (after the services' subscriptions)."""
+        await self.subscriber.start()
+        stack.push_async_callback(self.subscriber.stop)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from market.infra.tally import tally
 from market.kernel.db import Params, Row
 from market.kernel.errors import Unavailable
+from market.settings import Settings
 
 _PARAMETER = re.compile(r"(?<![:\w\\]):(\w+)(?![:\w])")  # sqlalchemy TextClause._bind_params_regex
 _ESCAPED_COLON = re.compile(r"\\(:\w*)(?![:\w])")  # `\:name` is the text `:name`
@@ -82,6 +83,15 @@ def create_database_url(
         query={"unix_socket": socket} if socket else {},
     )
     return url.render_as_string(hide_password=False)
+
+
+def service_database(settings: Settings, service: str, pool_size: int | None = None) -> MysqlDatabase:
+    """A service's own database (`market_<service>`), where the settings say MariaDB is."""
+    s = settings
+    url = create_database_url(
+        f"market_{service}", s.mysql_host, s.mysql_port, s.mysql_user, s.mysql_password, socket=s.mysql_socket
+    )
+    return MysqlDatabase(url, pool_size=pool_size or s.mysql_pool_size)
 
 
 @functools.lru_cache(maxsize=2048)

@@ -190,12 +190,18 @@ class Envelope:
             raise MalformedEvent(f"not an event envelope: {exc}") from None
 
 
-def envelope(payload: Event, order_id: str, at: datetime) -> Envelope:
-    """The envelope announcing `payload` about an order, dated `at`."""
+def envelope(payload: Event, order_id: str, at: datetime, once: str | None = None) -> Envelope:
+    """The envelope announcing `payload` about an order, dated `at`. With `once` (a name for this
+    announcement, unique within the order), its event id is derived from it: announced again (a stuck
+    saga nudged), it is the same event, which the consumers that handled it skip."""
     return Envelope(
         type=payload.TYPE,
         order_id=order_id,
         payload=codec.plain(payload),
         occurred_at=iso(at) or "",
         version=payload.VERSION,
+        **({"event_id": str(uuid.uuid5(_ONCE, f"{order_id}/{once}"))} if once else {}),
     )
+
+
+_ONCE = uuid.UUID("6f1c2b1e-8d0a-4f4e-9c53-2a8f5d0b7e11")  # the namespace of events announced once

@@ -34,6 +34,12 @@ class Consumer(Protocol):
         ...
 
 
+class DeadLetters(Protocol):
+    """Where an event goes whose handler kept failing: kept with the error, for an operator to replay."""
+
+    async def add(self, group: str, envelope: Envelope, error: str, attempts: int) -> None: ...
+
+
 class OutboxStore(Protocol):
     """What the relay needs of a service's outbox table, outside any business transaction."""
 

@@ -30,6 +30,14 @@ class OrderRepository(Protocol):
         """Up to `limit` of the member's orders, newest first, older than `cursor` (an order id)."""
         ...
 
+    async def stuck(self, before: datetime, limit: int) -> list[Order]:
+        """Up to `limit` orders PENDING or CANCELLING whose last change is older than `before`, oldest first."""
+        ...
+
+    async def save_timeline(self, order: Order) -> None:
+        """Write back an order whose timeline alone changed."""
+        ...
+
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
         """The status of each of these orders that exists."""
         ...

@@ -24,6 +24,7 @@ from market.kernel.clock import Clock, iso
 from market.kernel.db import Database, Tx, for_update, insert_ignore
 from market.kernel.ids import new_id
 from market.pg_sandbox import bnpl, wire
+from market.pg_sandbox.faults import Faults
 from market.pg_sandbox.schema import MIGRATIONS
 from market.pg_sandbox.wire import NO_ANSWER, Reply, fail
 
@@ -64,6 +65,7 @@ class Sandbox:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self._clock = clock
+        self.faults = Faults()  # none until `market chaos` asks (PUT /sandbox/faults)
 
     async def dispatch(
         self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None
@@ -156,7 +158,10 @@ class Sandbox:
             return NO_ANSWER
         if test_key == "pk_test_decline":
             return fail(wire.REJECT_CARD)
-        if test_key == "pk_test_5xx_once" and await self._first_fault(tx, order_id, "5xx_once"):
+        fault = self.faults.of(order_id)
+        if (test_key == "pk_test_5xx_once" or fault == "5xx") and await self._first_fault(
+            tx, order_id, "5xx_once"
+        ):
             return fail(wire.INTERNAL)
         if await tx.fetchone("SELECT 1 AS x FROM sandbox_card_payments WHERE order_id = :o", {"o": order_id}):
             return fail(wire.DUPLICATED_ORDER_ID)
@@ -176,7 +181,8 @@ class Sandbox:
             ":status, :approved_at, :canceled_at)",
             row,
         )
-        return Reply(200, wire.card_payment(row, []), lost=test_key == "pk_test_timeout_after_charge")
+        lost = test_key == "pk_test_timeout_after_charge" or fault == "lost"
+        return Reply(200, wire.card_payment(row, []), lost=lost)
 
     async def _cancel(self, tx: Tx, payment_key: str, body: Mapping[str, Any]) -> Reply:
         row = await tx.fetchone(

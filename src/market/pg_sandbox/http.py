@@ -26,6 +26,7 @@ from market.kernel.clock import Clock, SystemClock
 from market.kernel.db import Database
 from market.pg_sandbox import wire
 from market.pg_sandbox.core import MIGRATIONS, Reply, Sandbox
+from market.pg_sandbox.faults import Faults
 from market.web.json import FastJSON
 
 log = logging.getLogger("market.payment.sandbox")
@@ -68,6 +69,19 @@ def create_sandbox_app(
 
 def _v1(sandbox: Sandbox, secret_key: str, hang_seconds: float) -> APIRouter:
     v1 = APIRouter(dependencies=[Depends(_basic_auth(secret_key))])
+
+    @v1.put("/sandbox/faults", summary="The sandbox's own control: faults to inject (market chaos)")
+    async def faults(request: Request) -> Response:
+        body = await _body(request) or {}
+        try:
+            sandbox.faults = Faults(
+                int(body.get("seed", 0)),
+                float(body.get("server_error", 0)),
+                float(body.get("answer_lost", 0)),
+            )
+        except (TypeError, ValueError):
+            return FastJSON(wire.fail(wire.INVALID_REQUEST).body, status_code=400)
+        return FastJSON(vars(sandbox.faults))
 
     @v1.api_route("/v1/{path:path}", methods=["GET", "POST"], summary="The Toss Payments v1 wire API")
     async def api(request: Request) -> Response:

@@ -7,6 +7,7 @@ ISO-8601 UTC strings (`kernel.clock.iso`), which sort as the instants they name.
 
 from __future__ import annotations
 
+from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
 
 NOTIFICATIONS = """
@@ -28,4 +29,4 @@ CREATE TABLE notifications (
 CREATE INDEX ix_notifications_due ON notifications (state, next_attempt_at)
 """
 
-MIGRATIONS: list[str] = [NOTIFICATIONS, LEASES]
+MIGRATIONS: list[str] = [NOTIFICATIONS, LEASES, DEAD_LETTERS]

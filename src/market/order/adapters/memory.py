@@ -52,6 +52,17 @@ class MemoryOrders:
         self._s.orders[order.id] = order
         return True
 
+    async def stuck(self, before: datetime, limit: int) -> list[Order]:
+        found = [
+            o
+            for o in self._s.orders.values()
+            if o.status in (OrderStatus.PENDING, OrderStatus.CANCELLING) and o.updated_at < before
+        ]
+        return sorted(found, key=lambda o: o.updated_at)[:limit]
+
+    async def save_timeline(self, order: Order) -> None:
+        self._s.orders[order.id] = replace(self._s.orders[order.id], timeline=order.timeline)
+
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
         return {i: self._s.orders[i].status.value for i in order_ids if i in self._s.orders}
 

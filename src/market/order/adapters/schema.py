@@ -4,6 +4,7 @@ Append a migration to change the schema; never edit one that has shipped."""
 
 from __future__ import annotations
 
+from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
 from market.infra.migrations import OUTBOX_INBOX
 
@@ -41,4 +42,4 @@ CREATE INDEX idempotency_keys_state ON idempotency_keys (state, updated_at)
 # A placement's key remembers the order it places, for retries and the sweep of crashed placements.
 KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) NULL"
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES]
+MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, DEAD_LETTERS]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 import orjson
+from prometheus_client import Gauge
 
 from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel import codec
@@ -22,6 +24,7 @@ from market.kernel.db import for_update as locking
 from market.order.adapters.sql_keys import SqlIdempotencyKeys
 from market.order.domain import Order, OrderStatus
 
+STUCK = Gauge("market_orders_stuck", "Orders PENDING or CANCELLING past their deadline, at the last sweep")
 _COLUMNS = (
     "id, member_id, status, total_amount, items, payments, timeline, failure_reason, created_at, paid_at,"
     " cancelled_at, updated_at"
@@ -97,6 +100,21 @@ class SqlOrders:
             {"m": member_id, "cursor": cursor, "n": limit},
         )
         return [_order(r) for r in rows]
+
+    async def stuck(self, before: datetime, limit: int) -> list[Order]:
+        rows = await self._tx.fetchall(
+            f"SELECT {_COLUMNS} FROM orders WHERE status IN ('PENDING', 'CANCELLING') AND updated_at < :b"
+            " ORDER BY updated_at LIMIT :n",
+            {"b": iso(before), "n": limit},
+        )
+        STUCK.set(len(rows))
+        return [_order(r) for r in rows]
+
+    async def save_timeline(self, order: Order) -> None:
+        await self._tx.execute(
+            "UPDATE orders SET timeline = :t, updated_at = :u WHERE id = :id",
+            {"t": _json(order.timeline), "u": iso(order.updated_at), "id": order.id},
+        )
 
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
         if not order_ids:

@@ -19,7 +19,7 @@ from market.order.domain.order import (
     TimelineEntry,
     new_order_id,
 )
-from market.order.domain.saga import cancellation_requested, order_created, react
+from market.order.domain.saga import cancellation_requested, nudge, order_created, react
 from market.order.domain.view import order_view, preview_view
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "cancellation_requested",
     "check_lines",
     "new_order_id",
+    "nudge",
     "order_created",
     "order_view",
     "preview_view",

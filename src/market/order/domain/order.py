@@ -132,6 +132,11 @@ class Order:
         cancelled = refunded._move(OrderStatus.CANCELLED, at, "ORDER_CANCELLED", leg_statuses)
         return replace(cancelled, cancelled_at=at)
 
+    def nudged(self, at: datetime) -> Order:
+        """Its saga, stuck, was announced again (the timeline says so, and dates the order anew)."""
+        entry = TimelineEntry(at, "SAGA_NUDGED", f"still {self.status.value}")
+        return replace(self, timeline=(*self.timeline, entry))
+
     def _move(
         self,
         to: OrderStatus,

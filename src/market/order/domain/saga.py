@@ -34,11 +34,21 @@ def order_created(order: Order) -> Envelope:
     items = tuple(LineBought(line.product_id, line.quantity, line.unit_price) for line in order.items)
     payments = tuple(leg.leg for leg in order.payments)
     payload = OrderCreated(order.member_id, order.total_amount, items, payments)
-    return envelope(payload, order.id, order.created_at)
+    return envelope(payload, order.id, order.created_at, once="created")
 
 
 def cancellation_requested(order: Order, at: datetime) -> Envelope:
-    return envelope(OrderCancellationRequested(order.member_id), order.id, at)
+    return envelope(OrderCancellationRequested(order.member_id), order.id, at, once="cancellation")
+
+
+def nudge(order: Order) -> Envelope | None:
+    """The announcement a saga stuck in this order's status waits on, made again (the same event)."""
+    if order.status == OrderStatus.PENDING:
+        return order_created(order)
+    if order.status == OrderStatus.CANCELLING:
+        asked = next(t.at for t in reversed(order.timeline) if t.event == "CANCELLATION_REQUESTED")
+        return cancellation_requested(order, asked)
+    return None
 
 
 def _statuses(legs: Sequence[LegOutcome]) -> dict[Method, str]:

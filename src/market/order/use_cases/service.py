@@ -6,13 +6,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Sequence
+from datetime import timedelta
 from typing import Any
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.plan import Leg
-from market.order.domain import Order, OrderStatus, Started, cancellation_requested, new_order_id, react
+from market.order.domain import (
+    Order,
+    OrderStatus,
+    Started,
+    cancellation_requested,
+    new_order_id,
+    nudge,
+    react,
+)
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
 from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply, Settle
 from market.order.use_cases.placing import Placing
@@ -20,6 +29,7 @@ from market.order.use_cases.placing import Placing
 log = logging.getLogger("market.order")
 
 MAX_PAGE = 100
+STUCK_BATCH = 100
 MAX_WAIT = 10
 PLACED_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FAILED})
 CANCEL_SETTLED = frozenset({OrderStatus.CANCELLED})
@@ -37,8 +47,10 @@ class OrderService:
         catalog: Catalog,
         coupons: Coupons,
         watch: StatusWatch,
+        stuck_after: timedelta = timedelta(minutes=5),
     ) -> None:
         self._uow = uow
+        self._stuck_after = stuck_after
         self._clock = clock
         self._watch = watch
         self._placing = Placing(uow=uow, clock=clock, members=members, catalog=catalog, coupons=coupons)
@@ -207,6 +219,25 @@ class OrderService:
         if order is None or (order.member_id != member_id and not is_admin):
             raise NotFound("order")
         return order
+
+    async def nudge_stuck_orders(self) -> int:
+        """Announce again what a saga stuck past the deadline (PENDING or CANCELLING for `stuck_after`)
+        waits on: the same event, which the services that handled it skip and one that lost it (a dead
+        letter, a lost record) handles now. Escalated too: logged, counted (`market_orders_stuck`), and
+        on the order's timeline, so the console shows it; how many were nudged."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stuck = await uow.orders.stuck(now - self._stuck_after, STUCK_BATCH)
+            for order in stuck:
+                announcement = nudge(order)
+                if announcement is None:
+                    continue
+                log.warning(
+                    "order %s stuck %s since %s: announced again", order.id, order.status, order.updated_at
+                )
+                await uow.outbox.add(announcement)
+                await uow.orders.save_timeline(order.nudged(now))
+        return len(stuck)
 
     async def forget_expired_keys(self) -> int:
         """Drop stored replays older than 24 h (run it now and then); how many were dropped."""

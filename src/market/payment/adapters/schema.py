@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
 from market.infra.migrations import OUTBOX_INBOX
 
@@ -44,4 +45,4 @@ CREATE TABLE issued_coupons (
 CREATE INDEX issued_coupons_by_member ON issued_coupons (member_id, id)
 """
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES]
+MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS]

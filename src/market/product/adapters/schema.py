@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
 from market.infra.migrations import OUTBOX_INBOX
 
@@ -35,4 +36,4 @@ CREATE TABLE reservations (
 """
 
 # The inbox records the order events already consumed; product writes no events, so its outbox stays empty.
-MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES]
+MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, DEAD_LETTERS]

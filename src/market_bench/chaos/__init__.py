@@ -1,0 +1,1 @@
+"""`market chaos`: a seeded fault campaign against the distributed topology (docs/runbook.md)."""

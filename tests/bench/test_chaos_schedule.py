@@ -1,0 +1,29 @@
+"""The fault campaign's schedule is the seed's alone: replayable, within the span, as many faults as asked."""
+
+from __future__ import annotations
+
+from market_bench.chaos.schedule import Campaign, span_for
+
+REPLICAS = ["member-0", "product-0", "order-0", "order-1", "payment-0", "payment-1", "notification-0"]
+
+
+def test_a_seed_replays_the_same_schedule_and_another_seed_does_not() -> None:
+    campaign = Campaign(seed=7, orders=2000, span=span_for(2000, 3))
+    first, again = campaign.schedule(REPLICAS), campaign.schedule(REPLICAS)
+    assert first == again
+    assert first != Campaign(seed=8, orders=2000, span=campaign.span).schedule(REPLICAS)
+
+
+def test_the_schedule_has_every_fault_asked_for_within_the_span_in_time_order() -> None:
+    campaign = Campaign(
+        seed=3, orders=200, span=span_for(200, 2), kills=4, kafka_restarts=1, mariadb_restarts=1
+    )
+    faults = campaign.schedule(REPLICAS)
+    kinds = [f.kind for f in faults]
+    assert (
+        kinds.count("kill") == 4 and kinds.count("kafka-restart") == 1 and kinds.count("mariadb-restart") == 1
+    )
+    assert all(0 < f.at <= campaign.span for f in faults) and faults == sorted(faults, key=lambda f: f.at)
+    assert {f.target for f in faults if f.kind == "kill"} <= set(REPLICAS)
+    restarts = [f.at for f in faults if f.kind != "kill"]
+    assert restarts[1] - restarts[0] >= 10  # one restart has recovered before the next
