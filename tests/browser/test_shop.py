@@ -70,3 +70,21 @@ def test_a_member_cancels_one_line_and_sees_its_refund_split(page: Page, shop: S
         ("Brass spoon", 0),
         ("Linen napkin", 1),
     ]
+
+
+def test_the_shop_speaks_korean_and_works_from_the_keyboard(page: Page, shop: Shop) -> None:
+    shop.product("Bamboo fan", 7_000)
+    page.goto("/shop/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.get_by_role("combobox", name="Language").select_option("ko")
+    expect(page.get_by_role("heading", name="상품 목록")).to_be_visible()
+    add = page.get_by_role("button", name="장바구니에 담기: Bamboo fan")
+    add.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="장바구니에 담았습니다")).to_be_visible()
+    page.get_by_role("link", name="장바구니").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="장바구니")).to_be_focused()
+    expect(page.locator("tfoot")).to_contain_text("₩7,000")
+    shot(page, "shop-cart-ko")

@@ -1,6 +1,6 @@
 // The operators' console: order search (the read side's filters), one order's saga, sales per day, the
 // platform's health, and the points and coupon tools. Admin accounts only (the server checks every call).
-import { ErrorNote, Frame, Login, Status, Title, api, html, render, roleOf, session, t, useRoute, useState, when, won } from '../assets/lib.js';
+import { ErrorNote, Frame, Login, Status, Title, api, html, render, roleOf, session, t, useLang, useRoute, useState, when, won } from '../assets/lib.js';
 import { OrderView } from '../assets/order.js';
 import { Health, Sales, Tools } from './panels.js';
 
@@ -47,6 +47,7 @@ function Search({ token }) {
 }
 
 function Console() {
+  useLang(); // a language switch renders every page again
   const route = useRoute();
   const [token, setToken] = useState(auth.token());
   const logout = token && (() => { auth.clear(); setToken(null); });

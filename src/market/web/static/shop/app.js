@@ -1,5 +1,5 @@
 // The storefront for members: catalog, product page, cart, checkout, my orders (live status, cancel).
-import { ErrorNote, Frame, Login, Status, Title, api, go, html, render, session, t, useLoad, useRoute, useState, when, won } from '../assets/lib.js';
+import { ErrorNote, Frame, Login, Status, Title, api, go, html, render, session, t, useLang, useLoad, useRoute, useState, when, won } from '../assets/lib.js';
 import { OrderView } from '../assets/order.js';
 import { Checkout } from './checkout.js';
 
@@ -73,6 +73,7 @@ function MyOrders({ token }) {
 }
 
 function Shop() {
+  useLang(); // a language switch renders every page again
   const route = useRoute();
   const [token, setToken] = useState(auth.token());
   const [cart, setCartState] = useState(readCart());
