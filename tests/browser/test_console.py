@@ -77,6 +77,10 @@ def test_an_admin_finds_a_members_order_and_sees_its_timeline_and_partial_refund
     expect(admin.locator("ol.timeline")).to_contain_text("PAYMENT_COMPLETED")
     expect(admin.locator("td[data-refunded=PG]")).not_to_have_text("₩0")
     shot(admin, "console-order")
+    admin.get_by_role("link", name="Sales").click()
+    expect(admin.locator("figure.chart svg rect.net").first).to_be_attached()
+    expect(admin.get_by_role("table")).to_contain_text("₩")
+    shot(admin, "console-sales")
     console.close()
 
 
