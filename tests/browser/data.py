@@ -62,16 +62,16 @@ class Shop:
         return Member(member_id, email, password, self.login(self.http, email, password))
 
     def offers(self, path: str, method: str, field: str | None = None) -> bool:
-        """Whether the server's API document has this operation (and this request body field)."""
-        operation = self.http.get("/openapi.json").json()["paths"].get(path, {}).get(method)
+        """Whether the server's API document has this operation (and this field in its JSON body)."""
+        document = self.http.get("/openapi.json").json()
+        operation = document["paths"].get(path, {}).get(method)
         if operation is None or field is None:
             return operation is not None
-        schema = (
+        body = (
             operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
         )
-        ref = (
-            schema.get("$ref", "").rsplit("/", 1)[-1]
-            or schema.get("anyOf", [{}])[0].get("$ref", "").rsplit("/", 1)[-1]
+        refs = [body.get("$ref", "")] + [s.get("$ref", "") for s in body.get("anyOf", [])]
+        schemas = document["components"]["schemas"]
+        return any(
+            field in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}) for ref in refs if ref
         )
-        components = self.http.get("/openapi.json").json()["components"]["schemas"]
-        return field in components.get(ref, {}).get("properties", {})
