@@ -1,5 +1,6 @@
 """Browser tests: Playwright drives Debian's Chromium (scripts/infra/chromium.sh installs it; Playwright's own
-browser downloads are never used) against the embedded server, as a member and an operator would.
+browser downloads are never used) against the embedded server (or, with MARKET_E2E_BASE_URL, the deployment the end-to-end suite runs on:
+the distributed mode through its gateway), as a member and an operator would.
 
 Each test saves screenshots of the pages it passes through into the artifacts directory
 (MARKET_TEST_ARTIFACTS, default .local/test-artifacts/browser); with MARKET_UPDATE_SCREENSHOTS=1 also into
@@ -18,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.browser.data import Shop
-from tests.e2e.deployment import EmbeddedServer
+from tests.e2e.deployment import Deployment, EmbeddedServer, from_environment
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MARKET_CHROMIUM", "/usr/bin/chromium")
@@ -58,14 +59,20 @@ def start(tmp: Path, **env: str) -> EmbeddedServer:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    s = start(tmp_path_factory.mktemp("browser"))
-    yield s
-    s.stop()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """The embedded server the tests start, or (MARKET_E2E_BASE_URL) the deployment the e2e suite runs on."""
+    deployment = from_environment(tmp_path_factory.mktemp("browser"))
+    if not isinstance(deployment, EmbeddedServer):
+        yield deployment
+        return
+    deployment.start_timeout = 120.0
+    deployment.start()
+    yield deployment
+    deployment.stop()
 
 
 @pytest.fixture(scope="session")
-def shop(server: EmbeddedServer) -> Iterator[Shop]:
+def shop(server: Deployment) -> Iterator[Shop]:
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         yield Shop.of(http, server.admin_email, server.admin_password)
 
@@ -79,7 +86,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, server: EmbeddedServer) -> Iterator[Page]:
+def page(browser: Browser, server: Deployment) -> Iterator[Page]:
     context = browser.new_context(base_url=server.base_url, viewport={"width": 1280, "height": 900})
     context.add_init_script("localStorage.setItem('market.lang', 'en')")
     p = context.new_page()

@@ -39,10 +39,11 @@ class Shop:
         return dict(r.json())
 
     def product(self, name: str, price: int, stock: int = 50) -> dict[str, Any]:
+        """A product on sale, its name made unique (a deployment may already sell one of that name)."""
         seller = self.post("/admin/sellers", {"name": "Seoul Goods"})
-        return self.post(
-            "/admin/products", {"seller_id": seller["id"], "name": name, "price": price, "stock": stock}
-        )
+        unique = f"{name} {uuid.uuid4().hex[:4]}"
+        body = {"seller_id": seller["id"], "name": unique, "price": price, "stock": stock}
+        return self.post("/admin/products", body)
 
     def member(self, points: int = 0, coupon_off: int = 0) -> Member:
         email, password = f"m-{uuid.uuid4().hex[:10]}@market.test", "pass-word-1"

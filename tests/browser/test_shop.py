@@ -16,12 +16,11 @@ from tests.browser.shopping import add_to_cart, buy, log_in
 def test_a_member_buys_with_card_points_and_a_coupon_and_sees_the_rules_before_paying(
     page: Page, shop: Shop
 ) -> None:
-    shop.product("Celadon cup", 12_000)
-    shop.product("Hanji card", 6_500)
+    cup, card = shop.product("Celadon cup", 12_000)["name"], shop.product("Hanji card", 6_500)["name"]
     member = shop.member(points=5_000, coupon_off=3_000)
     log_in(page, member)
-    add_to_cart(page, "Celadon cup", 2)
-    add_to_cart(page, "Hanji card", 1)
+    add_to_cart(page, cup, 2)
+    add_to_cart(page, card, 1)
     shot(page, "shop-catalog")
     page.goto("/shop/#/checkout")
     expect(page.get_by_test_id("total")).to_have_text("₩30,500")
@@ -49,15 +48,12 @@ def test_a_member_buys_with_card_points_and_a_coupon_and_sees_the_rules_before_p
 def test_a_member_cancels_one_line_and_sees_its_refund_split(page: Page, shop: Shop) -> None:
     if not shop.offers("/api/v1/orders/{order_id}/cancel", "post", "items"):
         pytest.skip("partial cancellation (POST /orders/{id}/cancel with items) is not on this server yet")
-    shop.product("Brass spoon", 10_000)
-    shop.product("Linen napkin", 5_000)
+    spoon, napkin = shop.product("Brass spoon", 10_000)["name"], shop.product("Linen napkin", 5_000)["name"]
     member = shop.member(points=5_000, coupon_off=3_000)
-    order_id = buy(
-        page, member, [("Brass spoon", 2), ("Linen napkin", 1)], points=2_000, coupon="3000 won off"
-    )
+    order_id = buy(page, member, [(spoon, 2), (napkin, 1)], points=2_000, coupon="3000 won off")
 
     page.get_by_role("button", name="Cancel the chosen quantities").click()
-    page.get_by_label("Quantity to cancel: Linen napkin").fill("1")
+    page.get_by_label(f"Quantity to cancel: {napkin}").fill("1")
     expect(page.get_by_test_id("refund-total")).to_have_text("₩5,000")
     shot(page, "shop-cancel-split")
     page.get_by_role("button", name="Confirm the cancellation").click()
@@ -67,19 +63,20 @@ def test_a_member_cancels_one_line_and_sees_its_refund_split(page: Page, shop: S
     shot(page, "shop-order-partly-cancelled")
     order = shop.http.get(f"/api/v1/orders/{order_id}", headers=shop.admin).json()
     assert [(i["name"], i["cancelled_quantity"]) for i in order["items"]] == [
-        ("Brass spoon", 0),
-        ("Linen napkin", 1),
+        (spoon, 0),
+        (napkin, 1),
     ]
 
 
 def test_the_shop_speaks_korean_and_works_from_the_keyboard(page: Page, shop: Shop) -> None:
-    shop.product("Bamboo fan", 7_000)
+    fan = shop.product("Bamboo fan", 7_000)["name"]
     page.goto("/shop/")
+    expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.get_by_role("combobox", name="Language").select_option("ko")
     expect(page.get_by_role("heading", name="상품 목록")).to_be_visible()
-    add = page.get_by_role("button", name="장바구니에 담기: Bamboo fan")
+    add = page.get_by_role("button", name=f"장바구니에 담기: {fan}")
     add.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("status").filter(has_text="장바구니에 담았습니다")).to_be_visible()

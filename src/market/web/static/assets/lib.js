@@ -88,10 +88,14 @@ export function useRoute() {
 export const go = (path) => { location.hash = `#/${path}`; };
 
 // ---- the frame ---------------------------------------------------------------------------------------
-/** A page's heading, focused when the page opens, so that a screen reader announces where it is. */
+// Moving to another page focuses its heading (a screen reader announces where it is); the first page keeps
+// the document's own start, so that the first Tab reaches the skip link.
+let navigated = false;
+addEventListener('hashchange', () => { navigated = true; });
+
 export function Title({ children }) {
   const ref = useRef();
-  useEffect(() => { ref.current?.focus(); }, []);
+  useEffect(() => { if (navigated) ref.current?.focus(); }, []);
   return html`<h1 tabindex="-1" ref=${ref}>${children}</h1>`;
 }
 
