@@ -14,7 +14,7 @@ HEAP_OPTS="${MARKET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 # cost more CPU than its faster code saved (docs/performance.md: 6.8 → 3.8 ms of broker CPU per order).
 JIT_OPTS="${MARKET_KAFKA_JIT_OPTS--XX:TieredStopAtLevel=1}"
 START_TIMEOUT="${MARKET_KAFKA_START_TIMEOUT:-90}"
-TOPICS=(order.events payment.events)
+TOPICS=(order.events payment.events product.events)
 TOPIC_PARTITIONS="${MARKET_KAFKA_PARTITIONS:-12}"  # keyed by order id: up to 12 replicas of a consumer share them
 
 POM="$DEPLOY/kafka/pom.xml"

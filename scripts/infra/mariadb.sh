@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${MARKET_MYSQL_PORT:-3306}"
 APP_PASSWORD="${MARKET_MYSQL_PASSWORD:-market}"
 START_TIMEOUT="${MARKET_MYSQL_START_TIMEOUT:-60}"
-DATABASES=(market_member market_product market_order market_payment market_notification)
+DATABASES=(market_member market_product market_order market_payment market_notification market_reporting)
 
 HOME_DIR="$STATE/mariadb"
 DATA="$HOME_DIR/data"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Exercises the gateway config end to end: an isolated nginx (own state dir and ports) in front of a tiny
-# Python upstream that answers on the four service ports with its own name. Leaves nothing running.
-# usage: nginx-smoke.sh    (env: SMOKE_BASE_PORT, default 18080 -> gateway 18080, services 18101..18104)
+# Python upstream that answers on the public services' ports with its own name. Leaves nothing running.
+# usage: nginx-smoke.sh    (env: SMOKE_BASE_PORT, default 18080 -> gateway 18080, services 18101..18104, 18106)
 set -euo pipefail
 
 SERVICE=nginx-smoke
@@ -16,6 +16,7 @@ export MARKET_STATE_DIR
 export MARKET_GATEWAY_PORT="$base"
 export MARKET_MEMBER_HTTP_PORT=$((base + 21)) MARKET_PRODUCT_HTTP_PORT=$((base + 22))
 export MARKET_ORDER_HTTP_PORT=$((base + 23)) MARKET_PAYMENT_HTTP_PORT=$((base + 24))
+export MARKET_REPORTING_HTTP_PORT=$((base + 26))
 NGINX_SH="$(dirname "${BASH_SOURCE[0]}")/nginx.sh"
 GW="http://127.0.0.1:$base"
 failures=0
@@ -32,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 
 start_upstream() {
-  python3 - "$MARKET_MEMBER_HTTP_PORT" "$MARKET_PRODUCT_HTTP_PORT" "$MARKET_ORDER_HTTP_PORT" "$MARKET_PAYMENT_HTTP_PORT" <<'PY' &
+  python3 - "$MARKET_MEMBER_HTTP_PORT" "$MARKET_PRODUCT_HTTP_PORT" "$MARKET_ORDER_HTTP_PORT" "$MARKET_PAYMENT_HTTP_PORT" \
+    "$MARKET_REPORTING_HTTP_PORT" <<'PY' &
 import json, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -61,14 +63,14 @@ class Echo(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-for name, port in zip(["member", "product", "order", "payment"], sys.argv[1:]):
+for name, port in zip(["member", "product", "order", "payment", "reporting"], sys.argv[1:]):
     server = ThreadingHTTPServer(("127.0.0.1", int(port)), Echo)
     server.name = name
     threading.Thread(target=server.serve_forever, daemon=True).start()
 threading.Event().wait()
 PY
   upstream_pid=$!
-  wait_until 10 port_open "$MARKET_PAYMENT_HTTP_PORT" || die "python upstream did not start"
+  wait_until 10 port_open "$MARKET_REPORTING_HTTP_PORT" || die "python upstream did not start"
 }
 
 check() {  # check <description> <condition...>
@@ -135,6 +137,8 @@ GET /assets/swagger-ui/swagger-ui.css order
 GET /docs order
 GET /redoc order
 GET /openapi.json order
+GET /api/v1/admin/orders?stuck=true reporting
+GET /api/v1/admin/stats/sales?from=2026-03-01 reporting
 ROUTES
 
 log "gateway answers"

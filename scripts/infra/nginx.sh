@@ -12,11 +12,13 @@ export MARKET_MEMBER_HTTP_PORT="${MARKET_MEMBER_HTTP_PORT:-8101}"
 export MARKET_PRODUCT_HTTP_PORT="${MARKET_PRODUCT_HTTP_PORT:-8102}"
 export MARKET_ORDER_HTTP_PORT="${MARKET_ORDER_HTTP_PORT:-8103}"
 export MARKET_PAYMENT_HTTP_PORT="${MARKET_PAYMENT_HTTP_PORT:-8104}"
+export MARKET_REPORTING_HTTP_PORT="${MARKET_REPORTING_HTTP_PORT:-8106}"
 # Each service's upstream servers: every replica `market up` runs (it sets these), else the one port above.
 export MARKET_MEMBER_UPSTREAM="${MARKET_MEMBER_UPSTREAM:-server 127.0.0.1:$MARKET_MEMBER_HTTP_PORT;}"
 export MARKET_PRODUCT_UPSTREAM="${MARKET_PRODUCT_UPSTREAM:-server 127.0.0.1:$MARKET_PRODUCT_HTTP_PORT;}"
 export MARKET_ORDER_UPSTREAM="${MARKET_ORDER_UPSTREAM:-server 127.0.0.1:$MARKET_ORDER_HTTP_PORT;}"
 export MARKET_PAYMENT_UPSTREAM="${MARKET_PAYMENT_UPSTREAM:-server 127.0.0.1:$MARKET_PAYMENT_HTTP_PORT;}"
+export MARKET_REPORTING_UPSTREAM="${MARKET_REPORTING_UPSTREAM:-server 127.0.0.1:$MARKET_REPORTING_HTTP_PORT;}"
 # The load benchmark runs from loopback and must not be throttled by default.
 export MARKET_GATEWAY_RATE="${MARKET_GATEWAY_RATE:-2000r/s}"
 export MARKET_GATEWAY_BURST="${MARKET_GATEWAY_BURST:-4000}"
@@ -30,7 +32,7 @@ CONF="$NGINX_HOME/nginx.conf"
 PIDFILE="$NGINX_HOME/nginx.pid"
 LOGS="$NGINX_HOME/logs"
 TEMPLATE_VARS=(NGINX_HOME MARKET_GATEWAY_PORT MARKET_MEMBER_UPSTREAM MARKET_PRODUCT_UPSTREAM
-  MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM MARKET_GATEWAY_RATE MARKET_GATEWAY_BURST)
+  MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM MARKET_REPORTING_UPSTREAM MARKET_GATEWAY_RATE MARKET_GATEWAY_BURST)
 
 ensure_installed() {
   if ! NGINX="$(command -v nginx || command -v /usr/sbin/nginx)"; then
@@ -53,7 +55,8 @@ validate_env() {
   [[ "$MARKET_GATEWAY_BURST" =~ ^[0-9]+$ ]] || die "MARKET_GATEWAY_BURST must be an integer, got '$MARKET_GATEWAY_BURST'"
   [[ "$MARKET_GATEWAY_PORT" =~ ^[0-9]+$ ]] || die "MARKET_GATEWAY_PORT must be a port number, got '$MARKET_GATEWAY_PORT'"
   local var
-  for var in MARKET_MEMBER_UPSTREAM MARKET_PRODUCT_UPSTREAM MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM; do
+  for var in MARKET_MEMBER_UPSTREAM MARKET_PRODUCT_UPSTREAM MARKET_ORDER_UPSTREAM MARKET_PAYMENT_UPSTREAM \
+    MARKET_REPORTING_UPSTREAM; do
     [[ "${!var}" =~ ^(server\ 127\.0\.0\.1:[0-9]+(\ [a-z_=0-9]+)*\;\ ?)+$ ]] || die "$var must be 'server 127.0.0.1:PORT;'s, got '${!var}'"
   done
 }
@@ -87,7 +90,8 @@ cmd_start() {
   nginx_cmd || die "nginx failed to start; see $LOGS/error.log"
   wait_until "$START_TIMEOUT" healthy || die "no answer on /healthz within ${START_TIMEOUT}s; see $LOGS/error.log"
   log "ready: http://127.0.0.1:$MARKET_GATEWAY_PORT -> member {$MARKET_MEMBER_UPSTREAM}, product {$MARKET_PRODUCT_UPSTREAM}," \
-    "order {$MARKET_ORDER_UPSTREAM}, payment {$MARKET_PAYMENT_UPSTREAM} (pid $(master_pid))"
+    "order {$MARKET_ORDER_UPSTREAM}, payment {$MARKET_PAYMENT_UPSTREAM}, reporting {$MARKET_REPORTING_UPSTREAM}" \
+    "(pid $(master_pid))"
 }
 
 cmd_stop() {

@@ -139,6 +139,20 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap.rebuild import rebuild_read_model
+
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    if args.distributed:
+        from market.bootstrap.topology import mysql_socket
+
+        settings = settings.model_copy(update={"mysql_socket": mysql_socket(settings)})
+    read = asyncio.run(rebuild_read_model(settings, distributed=args.distributed))
+    print(f"read model rebuilt from {read} events")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="market", description="Order & payment platform of a marketplace.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -203,6 +217,13 @@ def parser() -> argparse.ArgumentParser:
         help="first wait up to this many seconds for in-flight orders to settle",
     )
     audit.set_defaults(run=_audit)
+    rebuild = sub.add_parser(
+        "rebuild-read-model",
+        help="forget the reporting read model and read it again from the order service's data",
+    )
+    rebuild.add_argument("--data-dir", type=Path, help="embedded deployment's data dir")
+    rebuild.add_argument("--distributed", action="store_true", help="the MariaDB databases of `market up`")
+    rebuild.set_defaults(run=_rebuild)
     bench = sub.add_parser(
         "bench", add_help=False, help="the load benchmark (market_bench; `market bench --help`)"
     )

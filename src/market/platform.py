@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
+from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS, PRODUCT_EVENTS
 
 # The replica `i` of a service listens on its base port + PORT_STRIDE × i (market up, on one host).
 PORT_STRIDE = 10
@@ -61,11 +61,12 @@ SERVICES: tuple[Service, ...] = (
         http_port=8102,
         grpc_port=9102,
         consumes=(ORDER_EVENTS,),
+        produces=(PRODUCT_EVENTS,),
     ),
     Service(
         "order",
         http_port=8103,
-        consumes=(PAYMENT_EVENTS,),
+        consumes=(PAYMENT_EVENTS, PRODUCT_EVENTS),  # product.events: its catalog cache forgets
         produces=(ORDER_EVENTS,),
         calls=("member", "product", "payment"),
         jobs=(
@@ -92,9 +93,16 @@ SERVICES: tuple[Service, ...] = (
         jobs=(Job("notifications", "send_pending", 1.0),),
         public=False,
     ),
+    # The read side (SPEC §10.2): a read model of orders and sales fed by the events, for the admins'
+    # order search and sales statistics (docs/scaling.md).
+    Service(
+        "reporting",
+        http_port=8106,
+        consumes=(ORDER_EVENTS, PAYMENT_EVENTS),
+    ),
 )
 
-TOPICS: tuple[str, ...] = (ORDER_EVENTS, PAYMENT_EVENTS)
+TOPICS: tuple[str, ...] = (ORDER_EVENTS, PAYMENT_EVENTS, PRODUCT_EVENTS)
 # The service whose replicas also serve the browser's pages (/console/, /shop/, /docs, /redoc, the whole
 # API's OpenAPI document) and the platform's status (/api/v1/admin/platform); the gateway routes them to it.
 CONSOLE = "order"

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = 8
     catalog_cache_seconds: float = 30.0
     catalog_cache_size: int = 10_000
+    # The distributed mode's shared cache of product reads (docs/scaling.md): "redis://127.0.0.1:6379/0";
+    # empty: each process keeps its own (`market up` sets it to the Redis it starts).
+    redis_url: str = ""
+    redis_timeout_seconds: float = 0.25
 
     # The distributed mode (docs/configuration.md): where each process listens and what it talks to.
     state_dir: Path = Path(".local")
@@ -52,6 +56,7 @@ class Settings(BaseSettings):
     # to the MariaDB it starts, unless MARKET_MYSQL_SOCKET is set (empty: TCP) or the host is not local.
     mysql_socket: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_port: int = 6379
     # A replica's name (logs, job leases); `market up` sets it, a Kubernetes pod passes its own name.
     replica: str = ""
     # How many replicas of each service `market up` runs ("order=3,payment=2"; 1 each by default): the

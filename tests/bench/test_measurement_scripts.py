@@ -41,4 +41,5 @@ def test_core_overhead_prints_a_cost_per_order_for_each_run_and_counts_statement
         "payment",
         "pg_sandbox",
         "product",
+        "reporting",
     ], lines[-1]

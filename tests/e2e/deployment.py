@@ -1,8 +1,8 @@
 """Where the end-to-end suite runs: a base URL, the admin's login, and how to audit the deployment.
 
 Without MARKET_E2E_BASE_URL the suite starts `market serve` (embedded) itself in a temp data dir.
-With it (distributed mode), MARKET_E2E_ADMIN_EMAIL / _PASSWORD name the admin and MARKET_E2E_AUDIT the
-shell command that audits that deployment.
+With it (distributed mode), MARKET_E2E_ADMIN_EMAIL / _PASSWORD name the admin, MARKET_E2E_AUDIT the
+shell command that audits that deployment and MARKET_E2E_REBUILD the one that rebuilds its read model.
 """
 
 from __future__ import annotations
@@ -29,12 +29,16 @@ class Deployment:
     admin_email: str
     admin_password: str
     audit_command: list[str]
+    rebuild_command: list[str] = field(default_factory=list)
     can_restart: bool = False
 
     def audit(self, wait: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*self.audit_command, "--wait", str(wait)], capture_output=True, text=True, timeout=wait + 60
         )
+
+    def rebuild_read_model(self) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.rebuild_command, capture_output=True, text=True, timeout=120)
 
     def kill(self) -> None:
         raise NotImplementedError("this deployment cannot be restarted from the suite")
@@ -66,6 +70,7 @@ class EmbeddedServer(Deployment):
             admin_email=ADMIN_EMAIL,
             admin_password=ADMIN_PASSWORD,
             audit_command=[*market, "audit", "--data-dir", str(data_dir)],
+            rebuild_command=[*market, "rebuild-read-model", "--data-dir", str(data_dir)],
             can_restart=True,
             data_dir=data_dir,
             port=port,
@@ -133,4 +138,7 @@ def from_environment(tmp: Path) -> Deployment:
         admin_email=os.environ.get("MARKET_E2E_ADMIN_EMAIL", ADMIN_EMAIL),
         admin_password=os.environ.get("MARKET_E2E_ADMIN_PASSWORD", ADMIN_PASSWORD),
         audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "market audit")),
+        rebuild_command=shlex.split(
+            os.environ.get("MARKET_E2E_REBUILD", "market rebuild-read-model --distributed")
+        ),
     )

@@ -20,6 +20,7 @@ from market.bootstrap import health, heap, topology
 from market.bootstrap.runner import Platform
 from market.bootstrap.topology import grpc_target
 from market.bootstrap.wiring import token_settings
+from market.infra.cache import Cache, MemoryCache, RedisCache, redis_client
 from market.infra.grpc import CallPolicy, open_channel, start_server
 from market.infra.jobs import every
 from market.infra.kafka import KafkaTransport
@@ -77,6 +78,14 @@ class DistributedAdapters:
 
     def recipients(self) -> GrpcRecipients:
         return GrpcRecipients(self._channel("member"), self._policy)
+
+    def cache(self, name: str) -> Cache:
+        s = self.settings
+        if not s.redis_url:  # each replica its own: a change reaches one replica's (docs/scaling.md)
+            return MemoryCache(name, self.clock, s.catalog_cache_size)
+        client = redis_client(s.redis_url, s.redis_timeout_seconds)
+        self.stack.push_async_callback(client.aclose)
+        return RedisCache(name, client)
 
     def _transport(self, base_url: str) -> HttpTransport:
         s = self.settings

@@ -18,6 +18,7 @@ from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InPro
 from market.bootstrap.runner import Platform
 from market.bootstrap.wiring import token_settings
 from market.infra.bus import InProcessBus
+from market.infra.cache import MemoryCache
 from market.infra.consuming import Delivery
 from market.infra.dead_letters import SqlDeadLetters
 from market.infra.jobs import every
@@ -94,6 +95,10 @@ class EmbeddedAdapters:
 
     def recipients(self) -> InProcessRecipients:
         return InProcessRecipients(_Later(self, "member"))
+
+    def cache(self, name: str) -> MemoryCache:
+        # One process: its memory is the cache every reader shares, and every event reaches it.
+        return MemoryCache(name, self.clock, self.settings.catalog_cache_size)
 
 
 @dataclass

@@ -79,7 +79,8 @@ class Platform:
                 self.jobs.start(relay.run(), f"relay-{name}")
                 self.jobs.start(every(5, partial(report_backlog, name, store), f"backlog-{name}"), "backlog")
             for topic in declared.consumes:
-                self._subscriber.subscribe(topic, name, service)
+                consumer = self.built[name].consumers.get(topic, service)
+                self._subscriber.subscribe(topic, name, consumer)
             for job in declared.jobs:
                 seconds = job.every if isinstance(job.every, float) else float(getattr(a.settings, job.every))
                 lease = Lease(db, job.name, self.replica, a.clock, ttl=max(3 * seconds, 10.0))

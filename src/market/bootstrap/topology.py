@@ -1,5 +1,5 @@
 """`market up` / `market status` / `market down`: the distributed topology on this machine, from the platform
-declaration (`market.platform`): MariaDB and Kafka (scripts/infra), the PG sandbox, every replica of every
+declaration (`market.platform`): MariaDB, Kafka and Redis (scripts/infra), the PG sandbox, every replica of every
 service, then the nginx gateway, whose upstreams list every public service's replicas.
 
 Replica I of a service listens on its declared ports + `PORT_STRIDE` × I, logs to STATE/run/NAME-I.log and
@@ -76,6 +76,8 @@ def _env(settings: Settings) -> dict[str, str]:
         "MARKET_MYSQL_PASSWORD": settings.mysql_password,
         "MARKET_GATEWAY_PORT": str(settings.gateway_port),
         "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
+        "MARKET_REDIS_PORT": str(settings.redis_port),
+        "MARKET_REDIS_URL": redis_url(settings),
         "MARKET_JWT_SECRET": settings.secret(),
         "MARKET_REPLICAS": settings.replicas,
     }
@@ -84,6 +86,13 @@ def _env(settings: Settings) -> dict[str, str]:
             ports = [r.port(settings) for r in replicas(settings) if r.service == s.name]
             env[f"MARKET_{s.name.upper()}_UPSTREAM"] = " ".join(f"server 127.0.0.1:{p};" for p in ports)
     return env
+
+
+def redis_url(settings: Settings) -> str:
+    """The services' shared cache: the Redis `market up` starts, unless MARKET_REDIS_URL says another."""
+    if "redis_url" in settings.model_fields_set:
+        return settings.redis_url
+    return f"redis://127.0.0.1:{settings.redis_port}/0"
 
 
 def mysql_socket(settings: Settings) -> str:
@@ -195,6 +204,7 @@ def up(settings: Settings) -> str:
         stop(settings, stale)  # fewer replicas than the last `up`
     infra("start", "mariadb", settings)
     infra("start", "kafka", settings)
+    infra("start", "redis", settings)
     _run_dir(settings).mkdir(parents=True, exist_ok=True)
     (_run_dir(settings) / "replicas").write_text(settings.replicas)
     for replica in replicas(settings):
@@ -228,6 +238,7 @@ def down(settings: Settings) -> str:
     infra("stop", "nginx", settings)
     for replica in reversed(sorted(set(_started(settings)) | set(replicas(remembered(settings))), key=str)):
         stop(settings, replica)
+    infra("stop", "redis", settings)
     infra("stop", "kafka", settings)
     infra("stop", "mariadb", settings)
     return "market is down"

@@ -16,8 +16,11 @@ from typing import Any, Protocol
 
 from fastapi import APIRouter
 
+from market.infra.cache import Cache
 from market.kernel.clock import Clock
 from market.kernel.db import Database
+from market.kernel.events import PRODUCT_EVENTS
+from market.kernel.messaging import Consumer
 from market.member.adapters import rest as member_rest
 from market.member.adapters import sql as member_sql
 from market.member.adapters.argon2 import Argon2Hasher
@@ -31,7 +34,7 @@ from market.notification.adapters.wiring import build_notifications, mailer_for
 from market.order import ports as order_ports
 from market.order.adapters import rest as order_rest
 from market.order.adapters import sql as order_sql
-from market.order.adapters.catalog_cache import CachedCatalog
+from market.order.adapters.catalog_cache import CachedCatalog, CatalogInvalidation
 from market.order.adapters.schema import MIGRATIONS as ORDER_MIGRATIONS
 from market.order.adapters.watch import StatusWatch
 from market.order.use_cases import OrderService
@@ -47,6 +50,10 @@ from market.product.adapters import sql as product_sql
 from market.product.adapters.grpc_server import ProductGrpcService
 from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
 from market.product.use_cases import ProductService
+from market.reporting.adapters import rest as reporting_rest
+from market.reporting.adapters import sql as reporting_sql
+from market.reporting.adapters.schema import MIGRATIONS as REPORTING_MIGRATIONS
+from market.reporting.use_cases import ReportingService
 from market.settings import Settings
 from market.web.auth import Auth, TokenSettings
 
@@ -78,6 +85,10 @@ class Adapters(Protocol):
 
     def recipients(self) -> notification_ports.Recipients: ...
 
+    def cache(self, name: str) -> Cache:
+        """A cache of other services' answers: this process's memory, or Redis shared by the replicas."""
+        ...
+
 
 @dataclass
 class Built:
@@ -85,6 +96,8 @@ class Built:
     routers: list[APIRouter] = field(default_factory=list)
     grpc: list[Any] = field(default_factory=list)  # servicers (infra.grpc.GrpcService)
     start: Callable[[], Awaitable[object]] | None = None  # once migrated, before serving
+    # The consumer of a topic when it is not `service` (e.g. a cache that forgets what an event changed).
+    consumers: dict[str, Consumer] = field(default_factory=dict)
 
 
 def token_settings(settings: Settings) -> TokenSettings:
@@ -116,7 +129,8 @@ def member(a: Adapters) -> Built:
 
 
 def product(a: Adapters) -> Built:
-    service = ProductService(uow=product_sql.sql_uow(a.database("product"), a.clock), clock=a.clock)
+    uow = product_sql.sql_uow(a.database("product"), a.clock, a.wake("product"))
+    service = ProductService(uow=uow, clock=a.clock)
     auth = Auth(token_settings(a.settings))
     return Built(service, [product_rest.router(service, auth)], [ProductGrpcService(service)])
 
@@ -124,11 +138,11 @@ def product(a: Adapters) -> Built:
 def order(a: Adapters) -> Built:
     s, db = a.settings, a.database("order")
     uow = order_sql.sql_uow(db, a.clock, a.wake("order"))
-    catalog = a.catalog()
+    catalog: order_ports.Catalog = a.catalog()
+    consumers: dict[str, Consumer] = {}
     if s.catalog_cache_seconds > 0:
-        catalog = CachedCatalog(
-            catalog, a.clock, ttl_seconds=s.catalog_cache_seconds, size=s.catalog_cache_size
-        )
+        cached = CachedCatalog(catalog, a.cache("catalog"), ttl_seconds=s.catalog_cache_seconds)
+        catalog, consumers[PRODUCT_EVENTS] = cached, CatalogInvalidation(cached)
 
     async def statuses(order_ids: Any) -> dict[str, str]:
         async with uow() as unit:
@@ -143,7 +157,7 @@ def order(a: Adapters) -> Built:
         watch=StatusWatch(statuses),
         stuck_after=timedelta(seconds=s.order_stuck_seconds),
     )
-    return Built(service, [order_rest.router(service, Auth(token_settings(s)))])
+    return Built(service, [order_rest.router(service, Auth(token_settings(s)))], consumers=consumers)
 
 
 def payment(a: Adapters) -> Built:
@@ -165,12 +179,18 @@ def notification(a: Adapters) -> Built:
     return Built(build_notifications(db, a.clock, a.recipients(), mailer_for(a.settings)))
 
 
+def reporting(a: Adapters) -> Built:
+    service = ReportingService(uow=reporting_sql.sql_uow(a.database("reporting")), clock=a.clock)
+    return Built(service, [reporting_rest.router(service, Auth(token_settings(a.settings)))])
+
+
 BUILDERS: dict[str, Callable[[Adapters], Built]] = {
     "member": member,
     "product": product,
     "order": order,
     "payment": payment,
     "notification": notification,
+    "reporting": reporting,
 }
 MIGRATIONS: dict[str, list[str]] = {
     "member": MEMBER_MIGRATIONS,
@@ -178,4 +198,5 @@ MIGRATIONS: dict[str, list[str]] = {
     "order": ORDER_MIGRATIONS,
     "payment": PAYMENT_MIGRATIONS,
     "notification": NOTIFICATION_MIGRATIONS,
+    "reporting": REPORTING_MIGRATIONS,
 }

@@ -22,6 +22,9 @@ from market.kernel.plan import Leg, Method
 
 ORDER_EVENTS = "order.events"
 PAYMENT_EVENTS = "payment.events"
+# The catalog's changes, for the caches of other services. Its envelopes are keyed (`order_id`) by the
+# product's id: one product's changes stay in order.
+PRODUCT_EVENTS = "product.events"
 
 
 class MalformedEvent(ValueError):
@@ -30,9 +33,14 @@ class MalformedEvent(ValueError):
 
 @dataclass(frozen=True)
 class LineBought:
+    """A line of an order. `seller_id` and `name` came later (the read side needs them): empty in the
+    events of orders placed before."""
+
     product_id: str
     quantity: int
     unit_price: Won
+    seller_id: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,20 @@ class PaymentRefunded:
     refunded_at: datetime
 
 
+@dataclass(frozen=True)
+class ProductChanged:
+    """An admin changed a product (price, stock on hand or sale status): what it is now."""
+
+    TYPE: ClassVar[str] = "ProductChanged"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = PRODUCT_EVENTS
+    product_id: str
+    seller_id: str
+    price: Won
+    stock: int
+    status: str
+
+
 Event = (
     OrderCreated
     | OrderFailed
@@ -120,6 +142,7 @@ Event = (
     | PaymentCompleted
     | PaymentFailed
     | PaymentRefunded
+    | ProductChanged
 )
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
@@ -131,6 +154,7 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         PaymentCompleted,
         PaymentFailed,
         PaymentRefunded,
+        ProductChanged,
     )
 }
 TOPIC_OF = {type_: cls.TOPIC for (type_, _), cls in EVENT_TYPES.items()}

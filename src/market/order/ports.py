@@ -26,8 +26,11 @@ class OrderRepository(Protocol):
         """Write back a changed order if it still has status `was`; False (nothing written) if not."""
         ...
 
-    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
-        """Up to `limit` of the member's orders, newest first, older than `cursor` (an order id)."""
+    async def newest(
+        self, member_id: str, limit: int, cursor: str | None, status: OrderStatus | None = None
+    ) -> list[Order]:
+        """Up to `limit` of the member's orders (of `status`, if given), newest first, older than `cursor`
+        (an order id)."""
         ...
 
     async def stuck(self, before: datetime, limit: int) -> list[Order]:

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
-from market.kernel.messaging import Inbox
+from market.kernel.messaging import Inbox, Outbox
 from market.product.domain import Product, Reservation, Seller
 
 
@@ -71,6 +71,11 @@ class UnitOfWork(Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The catalog's changes (ProductChanged), for the caches of other services."""
+        ...
 
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]

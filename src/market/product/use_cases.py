@@ -7,7 +7,7 @@ from datetime import datetime
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
-from market.kernel.events import Envelope
+from market.kernel.events import Envelope, ProductChanged, envelope
 from market.kernel.ids import new_id
 from market.product.domain import (
     ON_SALE,
@@ -71,6 +71,9 @@ class ProductService:
                 raise NotFound("product")
             changed = product.changed(self._clock.now(), price, stock, status)
             await uow.products.save(changed)
+            # Other services' caches of the catalog forget the product at once (SPEC §10.2).
+            news = ProductChanged(changed.id, changed.seller_id, changed.price, changed.stock, changed.status)
+            await uow.outbox.add(envelope(news, changed.id, changed.updated_at))
         return changed
 
     async def get_product(self, product_id: str) -> Product | None:

@@ -80,6 +80,9 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
         "CANCEL_WINDOW_EXPIRED",
     ),
     ("GET", "/api/v1/payments"): (*_MEMBER, *_INPUT, "NOT_FOUND"),
+    # The read side (SPEC §10.2): the read model's search and statistics.
+    ("GET", "/api/v1/admin/orders"): (*_ADMIN, *_INPUT),
+    ("GET", "/api/v1/admin/stats/sales"): (*_ADMIN, *_INPUT),
     ("GET", "/api/v1/members/me/coupons"): (*_MEMBER, *_INPUT),
     ("POST", "/api/v1/admin/coupons"): (*_ADMIN, *_INPUT),
     ("POST", "/api/v1/admin/coupons/{coupon_id}/issue"): (*_ADMIN, *_INPUT, "NOT_FOUND"),

@@ -15,9 +15,10 @@ from datetime import timedelta
 import pytest
 
 from market.bootstrap.inprocess import InProcessCatalog
+from market.infra.cache import MemoryCache
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
-from market.order.adapters.catalog_cache import CachedCatalog
+from market.order.adapters.catalog_cache import CachedCatalog, CatalogInvalidation
 from market.order.adapters.memory import OrderState
 from market.order.adapters.memory import memory_uow as order_uow
 from market.order.adapters.watch import StatusWatch
@@ -39,6 +40,7 @@ class CountedCatalog:
     def __init__(self, products: ProductService) -> None:
         self._catalog = InProcessCatalog(products)
         self.reads: list[list[str]] = []
+        self.reservations = 0  # reservations asked for, refused or not
         self.after_read: Callable[[], Awaitable[None]] | None = None
 
     async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
@@ -51,6 +53,7 @@ class CountedCatalog:
     async def reserve_stock(
         self, order_id: str, lines: Sequence[tuple[str, int]], prices: Mapping[str, int]
     ) -> None:
+        self.reservations += 1
         await self._catalog.reserve_stock(order_id, lines, prices)
 
     async def release_stock(self, order_id: str) -> None:
@@ -70,6 +73,8 @@ class Shop:
     def __post_init__(self) -> None:
         self.products = ProductService(uow=product_uow(self.product_state), clock=self.clock)
         self.catalog = CountedCatalog(self.products)
+        self.cached = CachedCatalog(self.catalog, MemoryCache("catalog", self.clock, 100), ttl_seconds=TTL)
+        self.invalidation = CatalogInvalidation(self.cached)  # the order service's product.events consumer
         members = FakeMembers()
         self.member_id = "mem_1"
         members.members[self.member_id] = MemberSnapshot(self.member_id, active=True, point_balance=0)
@@ -77,7 +82,7 @@ class Shop:
             uow=order_uow(self.orders),
             clock=self.clock,
             members=members,
-            catalog=CachedCatalog(self.catalog, self.clock, ttl_seconds=TTL, size=100),
+            catalog=self.cached,
             coupons=FakeCoupons(),
             watch=StatusWatch(_no_statuses),
         )
@@ -167,6 +172,22 @@ async def test_a_price_that_changes_again_during_the_placement_answers_price_cha
     assert (await shop.place(mug, 16_000)).total_amount == 16_000
 
 
+async def test_a_change_the_product_service_announces_is_forgotten_at_once(shop: Shop) -> None:
+    mug = await shop.product(12_000)
+    await shop.place(mug, 12_000)
+    await shop.products.update_product(mug, price=15_000)
+    [changed] = shop.product_state.outbox
+    assert (changed.type, changed.order_id, changed.payload["price"]) == ("ProductChanged", mug, 15_000)
+
+    await shop.invalidation.handle_batch([changed])  # as product.events delivers it
+
+    err = await refused(shop, mug, 12_000)  # the old price, refused from the new one at once
+    assert (err.code, err.extra.get("expected_total")) == ("AMOUNT_MISMATCH", 15_000)
+    assert shop.catalog.reservations == 1  # the first order's: no reservation tried at the stale price
+    assert (await shop.place(mug, 15_000)).total_amount == 15_000
+    assert shop.catalog.reads == [[mug], [mug]]
+
+
 async def test_a_product_taken_off_sale_is_refused_though_kept_on_sale(shop: Shop) -> None:
     mug = await shop.product(12_000)
     await shop.place(mug, 12_000)
@@ -212,7 +233,7 @@ async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used
     inner, clock = SlowCatalog(), ManualClock(START)
     for name in "abc":
         inner.add(f"prd_{name}", 1_000)
-    cache = CachedCatalog(inner, clock, ttl_seconds=TTL, size=2)
+    cache = CachedCatalog(inner, MemoryCache("catalog", clock, 2), ttl_seconds=TTL)
 
     await cache.get_products(["prd_a", "prd_b"])
     await cache.get_products(["prd_a"])  # a is now the most recently used
@@ -226,7 +247,7 @@ async def test_the_cache_keeps_at_most_its_size_dropping_the_least_recently_used
 async def test_a_read_begun_before_a_fresh_one_does_not_keep_its_older_answer() -> None:
     inner, clock = SlowCatalog(), ManualClock(START)
     inner.add("prd_a", 1_000)
-    cache = CachedCatalog(inner, clock, ttl_seconds=TTL, size=10)
+    cache = CachedCatalog(inner, MemoryCache("catalog", clock, 10), ttl_seconds=TTL)
     inner.hold = held = asyncio.Event()
     slow = asyncio.create_task(cache.get_products(["prd_a"]))
     await asyncio.sleep(0)  # it has read 1,000 and waits

@@ -136,8 +136,20 @@ async def test_a_placed_order_is_pending_with_catalog_prices_its_stock_reserved_
         "member_id": "mem_1",
         "total_amount": 12_000,
         "items": [
-            {"product_id": "prd_a", "quantity": 2, "unit_price": 5_000},
-            {"product_id": "prd_b", "quantity": 1, "unit_price": 2_000},
+            {
+                "product_id": "prd_a",
+                "quantity": 2,
+                "unit_price": 5_000,
+                "seller_id": "sel_1",
+                "name": "Product prd_a",
+            },
+            {
+                "product_id": "prd_b",
+                "quantity": 1,
+                "unit_price": 2_000,
+                "seller_id": "sel_1",
+                "name": "Product prd_b",
+            },
         ],
         "payments": [
             {"method": "PG", "amount": 8_000, "payment_key": "pk_test_ok", "coupon_id": None},

@@ -7,6 +7,7 @@ import asyncio
 import re
 from pathlib import Path
 
+from market import platform
 from market.bootstrap.embedded import create_app
 from market.settings import Settings
 from tests.asgi_app import started
@@ -48,7 +49,7 @@ async def test_the_platform_status_lists_every_service_and_the_reconciler_for_ad
         await asyncio.sleep(0.5)  # a run of the reconciler
         status = (await client.get("/api/v1/admin/platform", headers=admin)).json()
         rows = {s["name"]: s["replicas"] for s in status["services"]}
-        assert list(rows) == ["member", "product", "order", "payment", "notification"]
+        assert list(rows) == [s.name for s in platform.SERVICES]
         assert all(len(r) == 1 and r[0]["ready"] for r in rows.values())
         assert (rows["order"][0]["outbox_backlog"], rows["member"][0]["outbox_backlog"]) == (0, None)
         assert (rows["payment"][0]["consumer_lag"], rows["member"][0]["consumer_lag"]) == (0, None)

@@ -11,6 +11,7 @@ from market.member.domain import MAX_POINTS, LedgerEntry, Member
 from market.member.use_cases import MemberService
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
+from market.web.query import NO_LAG, PAGE_FILTERS, described
 
 
 class LoginBody(BaseModel):
@@ -84,7 +85,11 @@ def router(service: MemberService, auth: Auth) -> APIRouter:
     async def me(principal: Signed) -> dict[str, Any]:
         return member_json(await existing(principal.member_id))
 
-    @api.get("/members/me/points", summary="The signed-in member's point ledger, newest first")
+    @api.get(
+        "/members/me/points",
+        summary="The signed-in member's point ledger, newest first",
+        **described(PAGE_FILTERS, NO_LAG),
+    )
     async def points(principal: Signed, limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
         entries = await service.ledger(principal.member_id, limit + 1, cursor)
         return page(entries, limit, entry_json, lambda e: e.id)

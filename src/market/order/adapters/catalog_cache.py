@@ -1,20 +1,25 @@
-"""order's `Catalog` port with the products it read recently kept in memory (a decorator of any Catalog).
+"""order's `Catalog` port with the products it read recently kept in a cache (a decorator of any Catalog).
 
-Prices almost never change, so placing an order need not ask the product service for them every time.
-Correctness does not rest on the time-to-live: the reservation carries the prices the order was priced
-at and the product service refuses it (PRICE_CHANGED) when one is stale; the order service then reads
-the products afresh (`fresh=True`), which also refreshes what is kept here.
+Prices almost never change, so placing an order need not ask the product service for them every time. The
+cache is Redis in the distributed mode (one for every replica) and this process's memory in the embedded
+one (`infra.cache`). The product service announces each change of a product (ProductChanged on
+product.events) and `CatalogInvalidation` makes the cache forget it at once, so every replica's next order
+reads the new price. Correctness does not rest on that, nor on the time-to-live: the reservation carries
+the prices the order was priced at and the product service refuses it (PRICE_CHANGED) when one is stale;
+the order service then reads the products afresh (`fresh=True`), which also refreshes what is kept.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
 
-from market.kernel.clock import Clock
+import orjson
+
+from market.infra.cache import Cache
+from market.kernel import codec
 from market.kernel.errors import DomainError
+from market.kernel.events import Envelope, ProductChanged
 from market.order.ports import Catalog, ProductSnapshot
 
 # The refusals after which what this cache holds about the order's products may be wrong.
@@ -22,35 +27,28 @@ STALE_REFUSALS = frozenset({"PRICE_CHANGED", "PRODUCT_NOT_ON_SALE", "PRODUCT_NOT
 
 
 class CachedCatalog:
-    """`catalog` with up to `size` product snapshots kept for `ttl_seconds` each, least recently used out."""
+    """`catalog` with the product snapshots it read kept in `cache` for `ttl_seconds` each."""
 
-    def __init__(self, catalog: Catalog, clock: Clock, *, ttl_seconds: float, size: int) -> None:
+    def __init__(self, catalog: Catalog, cache: Cache, *, ttl_seconds: float) -> None:
         self._catalog = catalog
-        self._clock = clock
-        self._ttl = timedelta(seconds=ttl_seconds)
-        self._size = size
-        self._kept: OrderedDict[str, tuple[ProductSnapshot, datetime]] = OrderedDict()
+        self._cache = cache
+        self._ttl = ttl_seconds
         # Bumped by every fresh read and every forget: a plain read begun before must not keep older data.
         self._generation = 0
 
     async def get_products(self, ids: Sequence[str], fresh: bool = False) -> list[ProductSnapshot]:
-        now = self._clock.now()
-        found: list[ProductSnapshot] = []
-        missing: list[str] = []
-        for product_id in dict.fromkeys(ids):
-            kept = None if fresh else self._kept.get(product_id)
-            if kept is not None and now - kept[1] < self._ttl:
-                self._kept.move_to_end(product_id)
-                found.append(kept[0])
-            else:
-                missing.append(product_id)
+        wanted = list(dict.fromkeys(ids))
+        kept = {} if fresh else await self._cache.get_many(wanted)
+        found = [replace(codec.build(ProductSnapshot, orjson.loads(kept[i])), cached=True) for i in kept]
+        missing = [i for i in wanted if i not in kept]
         if missing:
             generation = self._generation
             read = await self._catalog.get_products(missing, fresh=True)
             if fresh:
                 self._generation += 1
             if fresh or generation == self._generation:
-                self._keep(read, now)
+                values = {p.id: orjson.dumps(codec.plain(replace(p, cached=False))) for p in read}
+                await self._cache.put_many(values, self._ttl)
             found.extend(read)
         return found
 
@@ -61,21 +59,28 @@ class CachedCatalog:
             await self._catalog.reserve_stock(order_id, lines, prices)
         except DomainError as exc:
             if exc.code in STALE_REFUSALS:  # what is kept about these products is wrong: read them again
-                self.forget([product_id for product_id, _ in lines])
+                await self.forget([product_id for product_id, _ in lines])
             raise
 
     async def release_stock(self, order_id: str) -> None:
         await self._catalog.release_stock(order_id)
 
-    def forget(self, ids: Sequence[str]) -> None:
+    async def forget(self, ids: Sequence[str]) -> None:
         """Drop these products: the next read of them asks the product service."""
         self._generation += 1
-        for product_id in ids:
-            self._kept.pop(product_id, None)
+        await self._cache.forget(list(ids))
 
-    def _keep(self, products: Sequence[ProductSnapshot], at: datetime) -> None:
-        for product in products:
-            self._kept[product.id] = (replace(product, cached=True), at)
-            self._kept.move_to_end(product.id)
-        while len(self._kept) > self._size:
-            self._kept.popitem(last=False)
+
+class CatalogInvalidation:
+    """The order service's consumer of product.events: each product changed is forgotten by the cache."""
+
+    def __init__(self, catalog: CachedCatalog) -> None:
+        self._catalog = catalog
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        changed = [e.order_id for e in envelopes if e.type == ProductChanged.TYPE]  # keyed by product id
+        if changed:
+            await self._catalog.forget(changed)
+
+    async def handle(self, envelope: Envelope) -> None:
+        await self.handle_batch([envelope])

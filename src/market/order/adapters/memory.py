@@ -66,11 +66,15 @@ class MemoryOrders:
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
         return {i: self._s.orders[i].status.value for i in order_ids if i in self._s.orders}
 
-    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
+    async def newest(
+        self, member_id: str, limit: int, cursor: str | None, status: OrderStatus | None = None
+    ) -> list[Order]:
         mine = [
             o
             for o in self._s.orders.values()
-            if o.member_id == member_id and (cursor is None or o.id < cursor)
+            if o.member_id == member_id
+            and (cursor is None or o.id < cursor)
+            and (status is None or o.status == status)
         ]
         return sorted(mine, key=lambda o: o.id, reverse=True)[:limit]
 

@@ -19,8 +19,13 @@ from market.order.domain import order_view, preview_view
 from market.order.use_cases import OrderService, Reply
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
+from market.web.query import NO_LAG, PAGE_FILTERS, described, only
 
 MAX_MAGNITUDE = 1_000_000_000_000
+MY_ORDER_FILTERS = {
+    "status": "PENDING, PAID, FAILED, CANCELLING or CANCELLED (an unknown one is a 422)",
+    **PAGE_FILTERS,
+}
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 Magnitude = Annotated[StrictInt, Field(ge=-MAX_MAGNITUDE, le=MAX_MAGNITUDE)]
@@ -93,13 +98,20 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         legs = [Leg.of(p.method, p.amount, p.payment_key, p.coupon_id) for p in body.payments]
         return preview_view(await service.preview(principal.member_id, items, legs))
 
-    @r.get("/orders", response_class=FastJSON, summary="My orders, newest first")
+    @r.get(
+        "/orders",
+        response_class=FastJSON,
+        summary="My orders, newest first",
+        dependencies=[Depends(only(*MY_ORDER_FILTERS))],
+        **described(MY_ORDER_FILTERS, NO_LAG),
+    )
     async def list_orders(
         principal: Member,
+        status: Literal["PENDING", "PAID", "FAILED", "CANCELLING", "CANCELLED"] | None = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
-        rows = await service.list_orders(principal.member_id, limit, cursor)
+        rows = await service.list_orders(principal.member_id, limit, cursor, status)
         return page(rows, limit, order_view, lambda o: o.id)
 
     @r.get(

@@ -42,4 +42,8 @@ CREATE INDEX idempotency_keys_state ON idempotency_keys (state, updated_at)
 # A placement's key remembers the order it places, for retries and the sweep of crashed placements.
 KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) NULL"
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, DEAD_LETTERS]
+# A member's orders of one status, newest first (`GET /orders?status=`), without reading the others.
+# The seed's (member_id, created_at) is `orders_member_id` already: ids are time-ordered (docs/scaling.md).
+MEMBER_STATUS = "CREATE INDEX orders_member_status ON orders (member_id, status, id)"
+
+MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, DEAD_LETTERS, MEMBER_STATUS]

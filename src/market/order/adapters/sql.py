@@ -93,11 +93,22 @@ class SqlOrders:
         )
         return changed == 1
 
-    async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[Order]:
+    async def newest(
+        self, member_id: str, limit: int, cursor: str | None, status: OrderStatus | None = None
+    ) -> list[Order]:
         older = " AND id < :cursor" if cursor is not None else ""
+        of_status = " AND status = :status" if status is not None else ""
         rows = await self._tx.fetchall(
-            f"SELECT {_COLUMNS} FROM orders WHERE member_id = :m{older} ORDER BY id DESC LIMIT :n",
-            {"m": member_id, "cursor": cursor, "n": limit},
+            f"SELECT {_COLUMNS} FROM orders WHERE member_id = :m{of_status}{older} ORDER BY id DESC LIMIT :n",
+            {"m": member_id, "cursor": cursor, "n": limit, "status": status and status.value},
+        )
+        return [_order(r) for r in rows]
+
+    async def every(self, after: str | None, limit: int) -> list[Order]:
+        """Up to `limit` orders, oldest first, after the order id `after` (a rebuild of the read model)."""
+        later = "WHERE id > :after " if after is not None else ""
+        rows = await self._tx.fetchall(
+            f"SELECT {_COLUMNS} FROM orders {later}ORDER BY id LIMIT :n", {"after": after, "n": limit}
         )
         return [_order(r) for r in rows]
 

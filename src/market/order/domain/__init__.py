@@ -19,7 +19,7 @@ from market.order.domain.order import (
     TimelineEntry,
     new_order_id,
 )
-from market.order.domain.saga import cancellation_requested, nudge, order_created, react
+from market.order.domain.saga import cancellation_requested, history, nudge, order_created, react
 from market.order.domain.view import order_view, preview_view
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "TimelineEntry",
     "cancellation_requested",
     "check_lines",
+    "history",
     "new_order_id",
     "nudge",
     "order_created",

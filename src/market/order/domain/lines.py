@@ -17,6 +17,8 @@ class Offer(Protocol):
     """What the catalog says about a product (structural: the catalog port's snapshot fits)."""
 
     @property
+    def seller_id(self) -> str: ...
+    @property
     def name(self) -> str: ...
     @property
     def price(self) -> int: ...
@@ -30,6 +32,7 @@ class Line:
     name: str
     unit_price: Won
     quantity: int
+    seller_id: str = ""  # empty in orders stored before lines carried it
 
     @property
     def line_amount(self) -> Won:
@@ -64,4 +67,7 @@ def price_lines(requested: Sequence[tuple[str, int]], catalog: Mapping[str, Offe
             raise DomainError(
                 "PRODUCT_NOT_ON_SALE", f"product {product_id} is not on sale", product_id=product_id
             )
-    return [Line(pid, catalog[pid].name, catalog[pid].price, quantity) for pid, quantity in requested]
+    return [
+        Line(pid, catalog[pid].name, catalog[pid].price, quantity, catalog[pid].seller_id)
+        for pid, quantity in requested
+    ]

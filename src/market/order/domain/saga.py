@@ -6,7 +6,9 @@ stale (the order has moved on, e.g. PaymentCompleted after FAILED): then nothing
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from market.kernel.events import (
@@ -31,10 +33,39 @@ Outcome = tuple[Order, list[Envelope]] | None
 
 def order_created(order: Order) -> Envelope:
     """OrderCreated: what the payment service needs to take the payment."""
-    items = tuple(LineBought(line.product_id, line.quantity, line.unit_price) for line in order.items)
+    items = tuple(
+        LineBought(line.product_id, line.quantity, line.unit_price, line.seller_id, line.name)
+        for line in order.items
+    )
     payments = tuple(leg.leg for leg in order.payments)
     payload = OrderCreated(order.member_id, order.total_amount, items, payments)
     return envelope(payload, order.id, order.created_at, once="created")
+
+
+# The namespace of the ids of the events `history` tells: the same order, the same ids, every time.
+HISTORY = uuid.UUID("5f0c8d52-6a51-4c55-9a7e-2f4b8f0f1e11")
+
+
+def history(order: Order) -> list[Envelope]:
+    """The order as it stands, told as the events that made it (its own and the payment's), in order: what
+    a read model fed by the events rebuilds itself from. Each event's id is derived from the order, its
+    type and its time, so telling it twice tells the same events."""
+    told = [order_created(order)]
+    statuses = tuple(LegOutcome(leg.method, leg.amount, leg.status) for leg in order.payments)
+    if order.paid_at is not None:
+        paid = PaymentCompleted(order.member_id, statuses, order.paid_at)
+        told.append(envelope(paid, order.id, order.paid_at))
+    for entry in order.timeline:
+        if entry.event == "PAYMENT_FAILED":
+            failed = OrderFailed(order.member_id, order.failure_reason or entry.detail or "")
+            told.append(envelope(failed, order.id, entry.at))
+        elif entry.event == "CANCELLATION_REQUESTED":
+            told.append(cancellation_requested(order, entry.at))
+    if order.cancelled_at is not None:
+        told.append(envelope(OrderCancelled(order.member_id), order.id, order.cancelled_at))
+    return [
+        replace(e, event_id=str(uuid.uuid5(HISTORY, f"{e.order_id}/{e.type}/{e.occurred_at}"))) for e in told
+    ]
 
 
 def cancellation_requested(order: Order, at: datetime) -> Envelope:

@@ -153,12 +153,19 @@ class OrderService:
         async with self._uow() as uow:
             return await self._visible(uow, member_id, order_id, is_admin)
 
-    async def list_orders(self, member_id: str, limit: int = 20, cursor: str | None = None) -> list[Order]:
-        """The member's orders, newest first, older than `cursor`: up to `limit` + 1 (the extra one says
-        that there is a next page, see `market.web.json.page`)."""
+    async def list_orders(
+        self, member_id: str, limit: int = 20, cursor: str | None = None, status: str | None = None
+    ) -> list[Order]:
+        """The member's orders (of `status`, if given), newest first, older than `cursor`: up to `limit` + 1
+        (the extra one says that there is a next page, see `market.web.json.page`). The order service's
+        own data: no lag."""
         limit = max(1, min(limit, MAX_PAGE))
+        if status is not None and status not in OrderStatus.__members__:
+            raise DomainError("VALIDATION_ERROR", f"status: must be one of {', '.join(OrderStatus)}")
         async with self._uow() as uow:
-            return await uow.orders.newest(member_id, limit + 1, cursor)
+            return await uow.orders.newest(
+                member_id, limit + 1, cursor, OrderStatus(status) if status else None
+            )
 
     async def follow_order(
         self, member_id: str, order_id: str, is_admin: bool, wait: float

@@ -14,6 +14,7 @@ from market.payment.domain.payment import PaymentLeg
 from market.payment.use_cases import HeldCoupon, PaymentService
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
+from market.web.query import NO_LAG, PAGE_FILTERS, described
 
 MAX_MONEY = 1_000_000_000_000
 
@@ -76,21 +77,29 @@ def router(service: PaymentService, auth: Auth) -> APIRouter:
     Signed = Annotated[Principal, Depends(auth.member)]
     Admin = Annotated[Principal, Depends(auth.admin)]
 
-    @api.get("/payments", summary="Payment history of an order: its legs, their states and refunds")
+    @api.get(
+        "/payments",
+        summary="Payment history of an order: its legs, their states and refunds",
+        **described(
+            {"order_id": "required: the order (another member's answers 404; an admin sees any)"}, NO_LAG
+        ),
+    )
     async def payments(
         principal: Signed, order_id: Annotated[str, Query(min_length=1, max_length=64)]
     ) -> dict[str, Any]:
-        """The legs of the order's payment. Another member's order answers 404; an admin sees any."""
         legs = await service.history(principal.member_id, order_id, principal.is_admin)
         return {"items": [leg_json(order_id, leg) for leg in legs], "next_cursor": None}
 
-    @api.get("/members/me/coupons", summary="The signed-in member's coupons (AVAILABLE, USED, EXPIRED)")
+    @api.get(
+        "/members/me/coupons",
+        summary="The signed-in member's coupons (AVAILABLE, USED, EXPIRED)",
+        **described(PAGE_FILTERS, NO_LAG),
+    )
     async def my_coupons(
         principal: Signed,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         cursor: Annotated[str | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
-        """Newest first, paged with `limit` and `cursor` (the `next_cursor` of the previous page)."""
         held = await service.member_coupons(principal.member_id, limit + 1, cursor)
 
         def render(h: HeldCoupon) -> dict[str, Any]:

@@ -8,10 +8,13 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from market.infra.memory import MemoryInbox, snapshot_uow
+from market.infra.memory import MemoryInbox, MemoryOutbox, snapshot_uow
+from market.kernel.events import Envelope
 from market.product.domain import RELEASED, Product, Reservation, Seller
 
-_Snapshot = tuple[dict[str, Seller], dict[str, Product], dict[tuple[str, str], Reservation], set[str]]
+_Snapshot = tuple[
+    dict[str, Seller], dict[str, Product], dict[tuple[str, str], Reservation], set[str], list[Envelope]
+]
 
 
 @dataclass
@@ -22,14 +25,21 @@ class ProductState:
     products: dict[str, Product] = field(default_factory=dict)
     reservations: dict[tuple[str, str], Reservation] = field(default_factory=dict)
     inbox: set[str] = field(default_factory=set)
+    outbox: list[Envelope] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def snapshot(self) -> _Snapshot:
         # The values are frozen dataclasses and strings: copying the containers is enough.
-        return dict(self.sellers), dict(self.products), dict(self.reservations), set(self.inbox)
+        return (
+            dict(self.sellers),
+            dict(self.products),
+            dict(self.reservations),
+            set(self.inbox),
+            list(self.outbox),
+        )
 
     def restore(self, snap: _Snapshot) -> None:
-        self.sellers, self.products, self.reservations, self.inbox = snap
+        self.sellers, self.products, self.reservations, self.inbox, self.outbox = snap
 
 
 class MemorySellers:
@@ -106,6 +116,7 @@ class MemoryUnitOfWork:
         self.products = MemoryProducts(state)
         self.reservations = MemoryReservations(state)
         self.inbox = MemoryInbox(state.inbox)
+        self.outbox = MemoryOutbox(state.outbox)
 
 
 def memory_uow(

@@ -11,6 +11,7 @@ from market.product.use_cases import ProductService
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
 from market.web.problems import ApiError
+from market.web.query import NO_LAG, PAGE_FILTERS, described
 
 Price = Annotated[StrictInt, Field(ge=1, le=MAX_PRICE)]
 Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK)]
@@ -54,7 +55,7 @@ def router(service: ProductService, auth: Auth) -> APIRouter:
     Limit = Annotated[int, Query(ge=1, le=100)]
     Cursor = Annotated[str | None, Query(max_length=64)]
 
-    @api.get("/products", summary="The catalog, newest first (public)")
+    @api.get("/products", summary="The catalog, newest first (public)", **described(PAGE_FILTERS, NO_LAG))
     async def catalog(limit: Limit = 20, cursor: Cursor = None) -> dict[str, Any]:
         products = await service.list_products(limit + 1, cursor)
         return page(products, limit, product_json, lambda p: p.id)

@@ -35,5 +35,5 @@ CREATE TABLE reservations (
 )
 """
 
-# The inbox records the order events already consumed; product writes no events, so its outbox stays empty.
+# The inbox records the order events already consumed; the outbox carries the catalog's changes (product.events).
 MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, DEAD_LETTERS]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
-from market.infra.outbox import SqlInbox
+from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel.clock import Clock, iso, parse_iso, parse_iso_required
 from market.kernel.db import Database, Row, Tx, transaction_uow
 from market.kernel.db import for_update as lock_clause
@@ -150,16 +150,17 @@ class SqlReservations:
 
 
 class SqlUnitOfWork:
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, tx: Tx, clock: Clock, outbox_wake: asyncio.Event | None) -> None:
         self.sellers = SqlSellers(tx)
         self.products = SqlProducts(tx)
         self.reservations = SqlReservations(tx)
         self.inbox = SqlInbox(tx)
+        self.outbox = SqlOutbox(tx, clock, outbox_wake)
 
 
 def sql_uow(
     db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None
 ) -> Callable[[], AbstractAsyncContextManager[SqlUnitOfWork]]:
-    """The product service's unit-of-work factory over `db` (product writes no events: `outbox_wake` is unused)."""
+    """The product service's unit-of-work factory over `db`: one transaction per block."""
 
-    return transaction_uow(db, SqlUnitOfWork)
+    return transaction_uow(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))
