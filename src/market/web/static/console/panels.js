@@ -2,7 +2,8 @@
 // and the tools (grant points, define and issue a coupon).
 import { ErrorNote, Title, api, html, problemText, t, useEffect, useState, when, won } from '../assets/lib.js';
 
-const day = (d) => d.toISOString().slice(0, 10);
+// Sales are counted per KST day (SPEC §10.2): the default range ends on today in Seoul.
+const day = (d) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Seoul' }).format(d);
 
 function Chart({ days }) {
   const top = Math.max(1, ...days.map((d) => d.gross_amount));
@@ -41,13 +42,20 @@ export function Sales({ token }) {
     const d = (byDay[r.date] ??= { date: r.date, orders: 0, gross_amount: 0, refunded_amount: 0, net_amount: 0 });
     ['orders', 'gross_amount', 'refunded_amount', 'net_amount'].forEach((k) => { d[k] += r[k]; });
   });
-  const days = Object.values(byDay).sort((a, b) => a.date.localeCompare(b.date));
+  // Every day of the range, those without sales too, so that the chart's time axis is true.
+  const days = [];
+  for (let d = Date.parse(range.from); rows && d <= Date.parse(range.to) && days.length < 366; d += 86_400_000) {
+    const date = new Date(d).toISOString().slice(0, 10);
+    days.push(byDay[date] ?? { date, orders: 0, gross_amount: 0, refunded_amount: 0, net_amount: 0 });
+  }
+  if (!days.length) days.push(...Object.values(byDay).sort((a, b) => a.date.localeCompare(b.date)));
   const input = (name, label, type) => html`<label>${t(label)}<input type=${type} name=${name} value=${range[name]} onInput=${(e) => setRange({ ...range, [name]: e.target.value })} /></label>`;
   return html`<${Title}>${t('sales.title')}<//>
     <form class="card row" onSubmit=${show}>${input('from', 'from', 'date')}${input('to', 'to', 'date')}${input('seller_id', 'seller', 'text')}
       <button class="primary" type="submit">${t('show')}</button><button type="button" onClick=${csv}>${t('csv')}</button></form>
     <${ErrorNote} error=${error} />
-    ${days.length ? html`<${Chart} days=${days} />` : rows && html`<p>${t('none')}</p>`}
+    ${rows && !rows.length && html`<p>${t('none')}</p>`}
+    ${days.length > 0 && html`<${Chart} days=${days} />`}
     ${days.length > 0 && html`<table><thead><tr><th>${t('date')}</th><th class="num">${t('orders.n')}</th><th class="num">${t('gross')}</th>
       <th class="num">${t('refunded')}</th><th class="num">${t('net')}</th></tr></thead><tbody>${days.map((d) => html`<tr><td>${d.date}</td>
       <td class="num">${d.orders}</td><td class="num">${won(d.gross_amount)}</td><td class="num">${won(d.refunded_amount)}</td><td class="num">${won(d.net_amount)}</td></tr>`)}</tbody></table>`}`;
