@@ -17,6 +17,13 @@ START_TIMEOUT="${MARKET_KAFKA_START_TIMEOUT:-90}"
 TOPICS=(order.events payment.events product.events)
 TOPIC_PARTITIONS="${MARKET_KAFKA_PARTITIONS:-12}"  # keyed by order id: up to 12 replicas of a consumer share them
 
+# MARKET_KAFKA_SASL=1: the clients' listener takes SASL/SCRAM-SHA-512 only (deploy/kafka/sasl.properties),
+# for the user MARKET_KAFKA_USERNAME (market) with MARKET_KAFKA_PASSWORD (`market up` passes both; the
+# services get them too). The credentials are made when the storage is formatted: `reset` to switch.
+SASL="${MARKET_KAFKA_SASL:-0}"
+KAFKA_USERNAME="${MARKET_KAFKA_USERNAME:-market}"
+KAFKA_PASSWORD="${MARKET_KAFKA_PASSWORD:-}"
+
 POM="$DEPLOY/kafka/pom.xml"
 HOME_DIR="$STATE/kafka"
 LIB="$HOME_DIR/lib"
@@ -39,6 +46,17 @@ run_tool() {  # run_tool <main-class> <args...>: a Kafka CLI class from our clas
     -cp "$LIB/*" "$@"
 }
 
+client_config() {  # the admin tools' connection settings: --command-config <file> (SASL credentials or none)
+  local file="$HOME_DIR/client.properties"
+  if [[ "$SASL" == 1 ]]; then
+    (umask 077; printf '%s\n' "security.protocol=SASL_PLAINTEXT" "sasl.mechanism=SCRAM-SHA-512" \
+      "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"$KAFKA_USERNAME\" password=\"$KAFKA_PASSWORD\";" >"$file")
+  else
+    : >"$file"
+  fi
+  echo "$file"
+}
+
 ensure_jars() {
   local sum
   sum="$(sha256sum "$POM" | cut -d' ' -f1)"
@@ -57,21 +75,41 @@ ensure_jars() {
 }
 
 render_config() {
+  local listener=PLAINTEXT
+  if [[ "$SASL" == 1 ]]; then
+    [[ -n "$KAFKA_PASSWORD" ]] || die "MARKET_KAFKA_SASL=1 needs MARKET_KAFKA_PASSWORD"
+    listener=SASL_PLAINTEXT
+  fi
   MARKET_KAFKA_PORT="$PORT" MARKET_KAFKA_CONTROLLER_PORT="$CONTROLLER_PORT" KAFKA_DATA_DIR="$DATA" \
-    render_template "$DEPLOY/kafka/server.properties" "$CONF" \
-    MARKET_KAFKA_PORT MARKET_KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR
+    KAFKA_LISTENER="$listener" render_template "$DEPLOY/kafka/server.properties" "$CONF" \
+    MARKET_KAFKA_PORT MARKET_KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR KAFKA_LISTENER
+  if [[ "$SASL" == 1 ]]; then
+    (umask 077; MARKET_KAFKA_USERNAME="$KAFKA_USERNAME" MARKET_KAFKA_PASSWORD="$KAFKA_PASSWORD" \
+      render_template "$DEPLOY/kafka/sasl.properties" "$CONF.sasl" MARKET_KAFKA_USERNAME MARKET_KAFKA_PASSWORD)
+    cat "$CONF.sasl" >>"$CONF"
+    rm -f "$CONF.sasl"
+    chmod 600 "$CONF"
+  fi
 }
 
 ensure_formatted() {
-  [[ -f "$DATA/meta.properties" ]] && return 0
+  if [[ -f "$DATA/meta.properties" ]]; then
+    if [[ "$SASL" == 1 && ! -f "$HOME_DIR/scram-users" ]]; then
+      die "MARKET_KAFKA_SASL=1, but the storage was formatted without SCRAM credentials: '$0 reset' first"
+    fi
+    return 0
+  fi
   if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
     run_tool kafka.tools.StorageTool random-uuid | tail -n1 >"$CLUSTER_ID_FILE.tmp"
     grep -qE '^[A-Za-z0-9_-]{22}$' "$CLUSTER_ID_FILE.tmp" || die "StorageTool random-uuid returned no cluster id"
     mv "$CLUSTER_ID_FILE.tmp" "$CLUSTER_ID_FILE"
   fi
   log "formatting storage in $DATA (cluster id $(cat "$CLUSTER_ID_FILE"))"
-  run_tool kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" -c "$CONF" >/dev/null ||
+  local scram=()
+  [[ "$SASL" == 1 ]] && scram=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_USERNAME,password=$KAFKA_PASSWORD]")
+  run_tool kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" -c "$CONF" "${scram[@]}" >/dev/null ||
     die "StorageTool format failed"
+  if [[ "$SASL" == 1 ]]; then echo "$KAFKA_USERNAME" >"$HOME_DIR/scram-users"; else rm -f "$HOME_DIR/scram-users"; fi
 }
 
 launch() {
@@ -92,7 +130,7 @@ broker_up() {
 create_topics() {
   local topic
   for topic in "${TOPICS[@]}"; do
-    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --create --if-not-exists \
+    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --create --if-not-exists \
       --topic "$topic" --partitions "$TOPIC_PARTITIONS" --replication-factor 1 >/dev/null 2>>"$LOGS/tools.err" ||
       return 1
   done
@@ -100,7 +138,7 @@ create_topics() {
 
 topics_ready() {  # every topic exists with its partitions (the broker may be up before the controller serves metadata)
   local described topic
-  described="$(run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --describe \
+  described="$(run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --describe \
     --topic "$(IFS='|'; echo "${TOPICS[*]}")" 2>>"$LOGS/tools.err")" || return 1
   for topic in "${TOPICS[@]}"; do
     grep -qE "^Topic: $topic\s.*PartitionCount: $TOPIC_PARTITIONS\b" <<<"$described" || return 1
@@ -161,19 +199,19 @@ cmd_status() {
 
 cmd_reset() {
   cmd_stop
-  rm -rf "$DATA" "$CLUSTER_ID_FILE"
+  rm -rf "$DATA" "$CLUSTER_ID_FILE" "$HOME_DIR/scram-users"
   log "data wiped (jars kept); run '$0 start' for a fresh, empty cluster"
 }
 
 cmd_topics() {
   kafka_pid >/dev/null || die "not running"
-  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --describe --exclude-internal
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --describe --exclude-internal
 }
 
 cmd_lag() {
   kafka_pid >/dev/null || die "not running"
   run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
-    --describe --all-groups
+    --command-config "$(client_config)" --describe --all-groups
 }
 
 case "${1:-}" in

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from market.settings import Settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.serve import embedded
 
-    _logging(settings)
     settings = settings.model_copy(
         update={
             k: v
@@ -23,6 +21,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             if v is not None
         }
     )
+    _logging(settings, "embedded", settings.replica or "0", distributed=False)
     embedded(settings)
     return 0
 
@@ -30,7 +29,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _service(args: argparse.Namespace, settings: Settings) -> int:
     from market.bootstrap.serve import service
 
-    _logging(settings)
+    _logging(settings, args.name, settings.replica or f"{args.name}-{args.replica}", distributed=True)
     service(settings, args.name, args.replica)
     return 0
 
@@ -59,9 +58,16 @@ def _down(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+def _logging(settings: Settings, service: str, replica: str, *, distributed: bool) -> None:
+    """JSON lines and the access log by default in the distributed mode, text without it embedded."""
+    from market.infra import logs
+
+    fmt = settings.log_format or ("json" if distributed else "text")
+    if fmt not in ("json", "text"):
+        raise SystemExit(f"MARKET_LOG_FORMAT={fmt!r}: json or text")
+    access = distributed if settings.access_log is None else settings.access_log
+    logs.configure(
+        service=service, replica=replica, level=settings.log_level, json=fmt == "json", access=access
     )
 
 

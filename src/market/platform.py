@@ -55,7 +55,12 @@ class Service:
 
 
 SERVICES: tuple[Service, ...] = (
-    Service("member", http_port=8101, grpc_port=9101),
+    Service(
+        "member",
+        http_port=8101,
+        grpc_port=9101,
+        jobs=(Job("login-attempts", "forget_old_attempts", 300.0),),
+    ),
     Service(
         "product",
         http_port=8102,

@@ -19,6 +19,19 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("data")
     log_level: str = "info"
+    # "json" (one object per line) or "text"; unset: json for `market service` (distributed), text for
+    # `market serve`. The access log: a line per request, gRPC call and event handled; unset: on for
+    # `market service`, off for `market serve`.
+    log_format: str = ""
+    access_log: bool | None = None
+
+    # The HTTP edge (docs/configuration.md): a body cap (413 above it), the proxies whose X-Forwarded-For
+    # names the client (the gateway; uvicorn's forwarded_allow_ips), /metrics' scrape token (an admin's
+    # token works too), and POST /api/v1/echo for the benchmark.
+    max_body_bytes: int = 1024 * 1024
+    trusted_proxies: str = "127.0.0.1"
+    metrics_token: str = ""
+    bench_echo: bool = False
 
     jwt_secret: str = Field(
         default="", description="HS256 key; generated and kept in the data dir when unset"
@@ -29,7 +42,18 @@ class Settings(BaseSettings):
 
     admin_email: str | None = None
     admin_password: str | None = None
-    demo_data: bool = True
+    # The demo admin and members (published passwords): only when asked for, and only on a loopback
+    # address; unset: `market serve` on loopback without a configured admin seeds them, with a warning.
+    demo_data: bool | None = None
+
+    # Login throttling (SPEC §10.5), counted in the member database, so across replicas: after
+    # `login_email_failures` failed logins for one email within the window, that email's logins answer
+    # 429 until the window ends; a client address gets `login_address_failures` of its own, and at most
+    # `signup_address_limit` sign-ups per window.
+    login_window_seconds: int = 900
+    login_email_failures: int = 5
+    login_address_failures: int = 50
+    signup_address_limit: int = 100
 
     reconcile_interval_seconds: float = 2.0
     payment_lease_seconds: float = 15.0
@@ -57,6 +81,12 @@ class Settings(BaseSettings):
     mysql_socket: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_port: int = 6379
+    # Kafka over SASL/SCRAM-SHA-512 (docs/runbook.md): the services authenticate as kafka_username with
+    # kafka_password (generated and kept in <state_dir>/kafka.password when unset; `market up` configures
+    # its broker with them).
+    kafka_sasl: bool = False
+    kafka_username: str = "market"
+    kafka_password: str = ""
     # A replica's name (logs, job leases); `market up` sets it, a Kubernetes pod passes its own name.
     replica: str = ""
     # How many replicas of each service `market up` runs ("order=3,payment=2"; 1 each by default): the
@@ -72,6 +102,11 @@ class Settings(BaseSettings):
     # bnpl_base_url) over HTTP as the distributed mode does (a sandbox of its own, the real PG's test
     # environment, or — in the browser tests — a PG that is down).
     pg_in_process: bool = True
+    # gRPC over mutual TLS (SPEC §10.5): each service serves and calls with its own certificate of one CA,
+    # `ca.crt`, `<service>.crt` and `<service>.key` in `grpc_certs_dir` (default: <state_dir>/certs, which
+    # scripts/gen-certs fills, and `market up` runs it when they are missing).
+    grpc_tls: bool = False
+    grpc_certs_dir: Path | None = None
     pg_port: int = 8190
     pg_base_url: str = "http://127.0.0.1:8190"
     pg_secret_key: str = "test_sk_market_sandbox"
@@ -86,6 +121,20 @@ class Settings(BaseSettings):
     smtp_url: str = ""
     mail_from: str = "Cashnote Market <no-reply@market.test>"
 
+    def kafka_security(self) -> dict[str, str]:
+        """aiokafka's connection settings: SASL/SCRAM with the credentials, or nothing (plaintext)."""
+        if not self.kafka_sasl:
+            return {}
+        return {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": self.kafka_username,
+            "sasl_plain_password": self.kafka_password or _kept(self.state_dir / "kafka.password"),
+        }
+
+    def certs_dir(self) -> Path:
+        return self.grpc_certs_dir or self.state_dir / "certs"
+
     def replica_counts(self) -> dict[str, int]:
         """`replicas` as {service: count}; ValueError if it is not "name=N,..." with N ≥ 1."""
         counts: dict[str, int] = {}
@@ -98,11 +147,13 @@ class Settings(BaseSettings):
 
     def secret(self) -> str:
         """The JWT key: from the environment, else one generated once and kept beside the data."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.data_dir / "jwt.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return self.jwt_secret or _kept(self.data_dir / "jwt.key")
+
+
+def _kept(path: Path) -> str:
+    """A secret generated once and kept in `path` (readable by its owner only)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -69,12 +69,22 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
+# What a deployment the bench starts needs: POST /api/v1/echo (the ceiling), and no cap on the sign-ups of
+# its shoppers from one address (SPEC §10.5's throttle). A `--target` deployment's operator sets them.
+BENCH_ENV = {"MARKET_BENCH_ECHO": "true", "MARKET_SIGNUP_ADDRESS_LIMIT": "0"}
+
+
 @contextmanager
 def embedded(admin_email: str, admin_password: str) -> Iterator[Platform]:
     """`market serve` on a free port with a fresh data dir, removed afterwards unless `keep_data` is set."""
     data_dir = Path(tempfile.mkdtemp(prefix="market-bench-"))
     port = _free_port()
-    env = {**os.environ, "MARKET_ADMIN_EMAIL": admin_email, "MARKET_ADMIN_PASSWORD": admin_password}
+    env = {
+        **os.environ,
+        "MARKET_ADMIN_EMAIL": admin_email,
+        "MARKET_ADMIN_PASSWORD": admin_password,
+        **BENCH_ENV,
+    }
     log_path = data_dir / "server.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
@@ -115,7 +125,7 @@ def distributed(admin_email: str, admin_password: str, replicas: str | None = No
     started = not answers(f"{url}/healthz")
     if started:
         # The member service creates the admin from these at start-up; `up` passes the environment on.
-        os.environ.update(MARKET_ADMIN_EMAIL=admin_email, MARKET_ADMIN_PASSWORD=admin_password)
+        os.environ.update(MARKET_ADMIN_EMAIL=admin_email, MARKET_ADMIN_PASSWORD=admin_password, **BENCH_ENV)
         print(up(settings), file=sys.stderr)
     try:
         served = [r for r in processes(remembered(settings)) if r.service != SANDBOX]

@@ -7,6 +7,7 @@ gRPC server over a loopback socket; both wrap the same fake services, so results
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.grpc_gen.v1 import product_pb2, product_pb2_grpc
+from market.infra import tracing
 from market.infra.grpc import (
     CHANNEL_OPTIONS,
     MAX_MESSAGE_BYTES,
@@ -28,6 +30,7 @@ from market.infra.grpc import (
     open_channel,
     start_server,
 )
+from market.infra.logs import ACCESS, ORDER_ID, Correlation
 from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.member.adapters.grpc_server import MemberGrpcService
@@ -240,3 +243,37 @@ async def test_health_service_answers_serving(grpc_world: tuple[World, RunningSe
         ):
             reply = await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=3)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_a_call_carries_the_callers_trace_and_order(
+    grpc_world: tuple[World, RunningServer],
+) -> None:
+    """SPEC §10.5: the server works in the caller's trace (`traceparent` metadata), with the order id."""
+    world, _ = grpc_world
+    seen: list[tuple[object, object]] = []
+    use_points = world.member_service.use_points
+
+    async def noting(member_id: str, order_id: str, amount: int) -> None:
+        seen.append((tracing.trace_ids(), ORDER_ID.get()))
+        await use_points(member_id, order_id, amount)
+
+    world.member_service.use_points = noting  # type: ignore[method-assign]
+    tracing.setup("test")
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.addFilter(Correlation("member", "member-0"))
+    handler.emit = lines.append  # type: ignore[method-assign]
+    ACCESS.addHandler(handler)
+    level = ACCESS.level
+    ACCESS.setLevel(logging.INFO)
+    try:
+        with tracing.incoming("client", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"):
+            await world.points.use_points("m1", "ord_traced", 100)
+    finally:
+        ACCESS.removeHandler(handler)
+        ACCESS.setLevel(level)
+    [(ids, order)] = seen
+    assert isinstance(ids, tuple) and ids[0] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert order == "ord_traced"
+    [line] = [r for r in lines if "UsePoints" in r.getMessage()]  # the access log's line, in the trace
+    assert (line.trace_id, line.order_id) == ("4bf92f3577b34da6a3ce929d0e0e4736", "ord_traced")  # type: ignore[attr-defined]

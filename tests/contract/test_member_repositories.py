@@ -246,3 +246,35 @@ async def test_members_from_before_the_locale_migration_write_in_korean(backend:
         assert await migrate(db, MIGRATIONS) == len(MIGRATIONS) - 1
         async with sql_uow(db, ManualClock())() as w:
             assert await w.members.get("mem_001") == member()
+
+
+async def test_attempts_are_counted_per_key_and_window_and_none_is_lost(uow: UoW) -> None:
+    window, later = T0, T0 + timedelta(minutes=15)
+
+    async def one_more(key: str) -> None:
+        async with uow() as u:
+            await u.attempts.add([key, "login-from:10.0.0.1"], window)
+
+    await asyncio.gather(*(one_more("login:kim@example.com") for _ in range(6)))
+    async with uow() as u:
+        await u.attempts.add(["login:kim@example.com"], later)
+        counts = await u.attempts.counts(["login:kim@example.com", "login-from:10.0.0.1", "x"], window)
+        assert counts == {"login:kim@example.com": 6, "login-from:10.0.0.1": 6, "x": 0}
+        assert await u.attempts.forget_before(later) == 2  # the first window's two keys
+        await u.attempts.clear("login:kim@example.com")
+        assert await u.attempts.counts(["login:kim@example.com"], later) == {"login:kim@example.com": 0}
+
+
+async def test_a_retired_account_cannot_log_in(uow: UoW) -> None:
+    members = MemberService(
+        uow=uow,
+        clock=ManualClock(),
+        hasher=_PlainHasher(),
+        tokens=JwtTokenIssuer(TokenSettings(secret="s" * 32)),
+    )
+    await members.ensure_admin("admin@market.test", "admin-demo-password")
+    assert await members.retire("admin@market.test")
+    assert not await members.retire("admin@market.test")  # once
+    with pytest.raises(DomainError) as caught:
+        await members.login("admin@market.test", "admin-demo-password")
+    assert caught.value.code == "UNAUTHORIZED"

@@ -170,6 +170,15 @@ async def test_a_key_is_started_once_finished_and_forgotten(backend: Backend) ->
         assert await uow.idempotency_keys.get("mem_1", use.key) == done
 
 
+async def test_keys_that_differ_in_case_are_two_keys(backend: Backend) -> None:
+    upper, lower = (KeyUse("mem_1", key, f"fp-{key}", IN_FLIGHT, T0, T0) for key in ("Ab", "ab"))
+    async with backend.uow() as uow:
+        assert await uow.idempotency_keys.start(upper)
+        assert await uow.idempotency_keys.start(lower)  # not "the same key with another body"
+        assert await uow.idempotency_keys.get("mem_1", "Ab") == upper
+        assert await uow.idempotency_keys.get("mem_1", "ab") == lower
+
+
 async def test_an_abandoned_key_is_taken_over_once(backend: Backend) -> None:
     use = KeyUse("mem_1", "k", "fp-a", IN_FLIGHT, T0, T0)
     later = T0 + timedelta(minutes=2)

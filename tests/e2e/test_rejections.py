@@ -123,6 +123,19 @@ async def test_auth_is_required_and_admin_is_enforced(api: Api) -> None:
     assert_problem(bad_login, 401, "UNAUTHORIZED")
 
 
+async def test_logins_are_throttled_per_email_on_every_replica(api: Api) -> None:
+    """SPEC §10.5: after 5 failures for an email, even the right password answers 429 for a while (the
+    count is shared: in the distributed mode the gateway spreads these over the member replicas)."""
+    member = await api.member()
+    for _ in range(5):
+        r = await api.http.post("/api/v1/auth/token", json={"email": member.email, "password": "wrong-pass"})
+        assert_problem(r, 401, "UNAUTHORIZED")
+    right = await api.http.post("/api/v1/auth/token", json={"email": member.email, "password": "pass-word-1"})
+    assert_problem(right, 429, "RATE_LIMITED")
+    assert 1 <= int(right.headers["Retry-After"]) <= 900
+    assert (await api.get(member, "/members/me")).status_code == 200  # its tokens still work
+
+
 async def test_another_members_objects_are_404(api: Api) -> None:
     product = await api.product(price=2_000)
     alice, bob = await api.member(), await api.member()

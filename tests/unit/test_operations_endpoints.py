@@ -25,7 +25,7 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         token = (await client.post("/api/v1/auth/token", json=login)).json()["access_token"]
         laned = await client.get("/api/v1/orders/ord_nope", headers={"Authorization": f"Bearer {token}"})
         assert laned.status_code == 404 and laned.json()["code"] == "NOT_FOUND"  # answered by the fast lane
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})).text
         assert 'market_http_requests_total{method="GET",route="/api/v1/products",status="200"}' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="401"' in metrics
         assert 'route="/api/v1/orders/{order_id}",status="404"' in metrics
@@ -37,7 +37,11 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
 def test_seed_creates_the_admin_and_demo_data_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {"MARKET_ADMIN_EMAIL": "ops@market.test", "MARKET_ADMIN_PASSWORD": "ops-password-1"}
+    env = {
+        "MARKET_ADMIN_EMAIL": "ops@market.test",
+        "MARKET_ADMIN_PASSWORD": "ops-password-1",
+        "MARKET_DEMO_DATA": "true",
+    }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
@@ -46,5 +50,5 @@ def test_seed_creates_the_admin_and_demo_data_once(
         assert main(["seed", "--data-dir", str(tmp_path)]) == 0
         second = capsys.readouterr().out
     assert "demo data created" in first and "alice@market.test" in first
-    assert "no demo data added" in second
+    assert "demo data created" not in second
     assert main(["audit", "--data-dir", str(tmp_path)]) == 0

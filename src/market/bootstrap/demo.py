@@ -1,7 +1,17 @@
-"""The first admin (from MARKET_ADMIN_EMAIL / _PASSWORD, or demo values with a warning) and demo data."""
+"""The first admin (from MARKET_ADMIN_EMAIL / _PASSWORD, or the demo admin with a warning) and demo data.
+
+The demo accounts' passwords are published (README), so they exist only where nobody else can reach them:
+- demo data (the demo admin, the demo members, a catalog) only when asked for (MARKET_DEMO_DATA=true), or
+  by default when `market serve` runs on a loopback address with no admin configured (with a warning);
+- asked for on any other address, the server refuses to start;
+- without demo data the demo accounts are retired (no sign-in, no admin role) — a configured admin takes
+  over from the demo admin; on a non-loopback address with the demo admin still active and no admin
+  configured to take over, the server refuses to start.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,21 +41,70 @@ MEMBERS = [
 ]
 
 
+class UnsafeExposure(RuntimeError):
+    """Demo accounts would be reachable from other machines: the server must not start."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_wanted(settings: Settings) -> bool:
+    """MARKET_DEMO_DATA if set; else only on loopback with no admin configured."""
+    if settings.demo_data is not None:
+        return settings.demo_data
+    return is_loopback(settings.host) and not (settings.admin_email and settings.admin_password)
+
+
 async def prepare(services: Any, settings: Settings, clock: Clock) -> str:
-    """Create the admin if missing, and on a first start (empty catalog) the demo data; what to print."""
-    lines = []
-    email, password = settings.admin_email, settings.admin_password
-    if not email or not password:
-        email, password = DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD
-        log.warning("MARKET_ADMIN_EMAIL / MARKET_ADMIN_PASSWORD are unset: using the demo admin %s", email)
-        lines.append(
-            f"WARNING: demo admin in use ({email} / {password}); set MARKET_ADMIN_EMAIL and "
-            "MARKET_ADMIN_PASSWORD for anything but a demo"
+    """The admin, and the demo data on a first start (empty catalog) if wanted; what to print.
+    UnsafeExposure when demo accounts would be served on a non-loopback address."""
+    demo, local = demo_wanted(settings), is_loopback(settings.host)
+    if demo and not local:
+        raise UnsafeExposure(
+            f"MARKET_DEMO_DATA=true on {settings.host}: the demo accounts' passwords are published; "
+            "serve demo data on 127.0.0.1 only"
         )
-    await services.member.ensure_admin(email, password)
-    if settings.demo_data and not await services.product.list_products(limit=1):
+    lines = []
+    if settings.admin_email and settings.admin_password:
+        await services.member.ensure_admin(settings.admin_email, settings.admin_password)
+    elif demo:
+        log.warning(
+            "MARKET_ADMIN_EMAIL / MARKET_ADMIN_PASSWORD are unset: the demo admin %s", DEMO_ADMIN_EMAIL
+        )
+        lines.append(
+            f"WARNING: demo admin in use ({DEMO_ADMIN_EMAIL} / {DEMO_ADMIN_PASSWORD}); set "
+            "MARKET_ADMIN_EMAIL and MARKET_ADMIN_PASSWORD for anything but a demo on this machine"
+        )
+        await services.member.ensure_admin(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD)
+    elif not local and await services.member.can_sign_in(DEMO_ADMIN_EMAIL):
+        raise UnsafeExposure(
+            f"the demo admin {DEMO_ADMIN_EMAIL} (published password) is in {settings.data_dir} and this "
+            f"server would answer on {settings.host}: set MARKET_ADMIN_EMAIL and MARKET_ADMIN_PASSWORD "
+            "(the demo admin is then retired), or serve on 127.0.0.1"
+        )
+    lines += await _retire(services, demo, settings)
+    if demo and not await services.product.list_products(limit=1):
         lines += await _seed(services, clock.now())
-    return "\n".join(lines) if lines else "market: admin present, catalog not empty: no demo data added"
+    return "\n".join(lines) if lines else "market: admin present, no demo data added"
+
+
+async def _retire(services: Any, demo: bool, settings: Settings) -> list[str]:
+    """Retire the demo accounts that must not be used: all of them without demo data, and the demo admin
+    once a real admin is configured."""
+    configured = bool(settings.admin_email and settings.admin_password)
+    emails = [DEMO_ADMIN_EMAIL] if configured or not demo else []
+    emails += [] if demo else [email for email, *_ in MEMBERS]
+    emails = [e for e in emails if not configured or e != (settings.admin_email or "").strip().lower()]
+    retired = [email for email in emails if await services.member.retire(email)]
+    if retired:
+        log.warning("demo accounts retired (they can no longer sign in): %s", ", ".join(retired))
+    return [f"demo accounts retired: {', '.join(retired)}"] if retired else []
 
 
 async def _seed(services: Any, now: datetime) -> list[str]:

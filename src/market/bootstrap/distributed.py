@@ -19,9 +19,10 @@ from market import platform
 from market.bootstrap import health, heap, topology
 from market.bootstrap.runner import Platform
 from market.bootstrap.topology import grpc_target
-from market.bootstrap.wiring import token_settings
+from market.bootstrap.wiring import operations, token_settings
+from market.infra import tracing
 from market.infra.cache import Cache, MemoryCache, RedisCache, redis_client
-from market.infra.grpc import CallPolicy, open_channel, start_server
+from market.infra.grpc import CallPolicy, Tls, open_channel, start_server
 from market.infra.jobs import every
 from market.infra.kafka import KafkaTransport
 from market.infra.mysql import MysqlDatabase, service_database
@@ -43,6 +44,7 @@ class DistributedAdapters:
     settings: Settings
     clock: Clock
     stack: AsyncExitStack
+    service: str = ""  # the one this process runs: its certificate is the one its gRPC calls show
     dbs: dict[str, MysqlDatabase] = field(default_factory=dict)
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -56,7 +58,8 @@ class DistributedAdapters:
         return self.wakes.setdefault(service, asyncio.Event())
 
     def _channel(self, service: str) -> object:
-        channel = open_channel(grpc_target(self.settings, service))
+        target, own = grpc_target(self.settings, service), tls(self.settings, self.service)
+        channel = open_channel(target, own, server=service)
         self.stack.push_async_callback(channel.close)
         return channel
 
@@ -100,16 +103,22 @@ class DistributedAdapters:
         return TossBnplGateway(self._transport(self.settings.bnpl_base_url or self.settings.pg_base_url))
 
 
+def tls(settings: Settings, service: str) -> Tls | None:
+    """The service's mutual TLS material when MARKET_GRPC_TLS is on (infra.grpc.Tls)."""
+    return Tls.of_service(settings.certs_dir(), service) if settings.grpc_tls else None
+
+
 def service_app(settings: Settings, name: str, replica: int = 0, *, serving: bool = False) -> FastAPI:
     """The app of one replica of a service; its adapters are built and started in the app's lifespan."""
     declared = platform.service(name)
+    tracing.setup(name, settings.replica or f"{name}-{replica}")
     checks: dict[str, Callable[[], Awaitable[None]]] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            adapters = DistributedAdapters(settings, SystemClock(), stack)
-            kafka = KafkaTransport(settings.kafka_bootstrap, name, settings.consumer_max_attempts)
+            adapters = DistributedAdapters(settings, SystemClock(), stack, name)
+            kafka = KafkaTransport(settings, name)
             await kafka.prepare(platform.TOPICS, TOPIC_PARTITIONS, stack)
             running = Platform(
                 [name], adapters, kafka.publisher, kafka.subscriber, settings.replica or f"{name}-{replica}"
@@ -122,9 +131,10 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
                 running.jobs.start(every(5, kafka.subscriber.report_lag, "consumer-lag"), "consumer-lag")
             if declared.grpc_port is not None:
                 port = declared.grpc_port + platform.PORT_STRIDE * replica
-                stack.push_async_callback(
-                    (await start_server(running.grpc, host=settings.host, port=port)).stop
+                server = await start_server(
+                    running.grpc, host=settings.host, port=port, tls=tls(settings, name)
                 )
+                stack.push_async_callback(server.stop)
             for router in running.routers:
                 app.include_router(router, prefix=API_PREFIX)
             if serving:
@@ -136,13 +146,13 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
             await check()
 
     if name != platform.CONSOLE:
-        return build_app(f"market {name}", [], {"dependencies": ready}, lifespan)
+        return build_app(f"market {name}", [], {"dependencies": ready}, lifespan, operations(settings))
 
     async def status(authorization: str) -> dict[str, Any]:
         return health.platform_view(await health.probe_replicas(console_targets(settings), authorization))
 
     routers = [health.router(status, Auth(token_settings(settings)))]
-    app = build_app(f"market {name}", routers, {"dependencies": ready}, lifespan)
+    app = build_app(f"market {name}", routers, {"dependencies": ready}, lifespan, operations(settings))
     browser.install(app, whole_platform_document=True)
     return app
 

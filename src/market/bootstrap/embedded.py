@@ -4,6 +4,7 @@ PG sandbox in process. It only chooses adapters; `runner.Platform` runs the serv
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,8 @@ from market import platform
 from market.bootstrap import demo, health, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
-from market.bootstrap.wiring import token_settings
+from market.bootstrap.wiring import operations, token_settings
+from market.infra import tracing
 from market.infra.bus import InProcessBus
 from market.infra.cache import MemoryCache
 from market.infra.consuming import Delivery
@@ -34,6 +36,14 @@ from market.settings import Settings
 from market.web import browser
 from market.web.app import build_app
 from market.web.auth import Auth
+
+log = logging.getLogger("market")
+
+
+# A committed order or payment must survive a power cut (a payment row lost after the PG charged is a
+# charge nobody knows of): their databases sync the WAL at every COMMIT. The others keep NORMAL: a power
+# cut may lose their last commits, never corrupt them (docs/architecture.md).
+DURABLE = frozenset({"order", "payment"})
 
 
 class _Later:
@@ -58,7 +68,12 @@ class EmbeddedAdapters:
 
     def __post_init__(self) -> None:
         names = [s.name for s in platform.SERVICES] + ["pg_sandbox"]
-        self.dbs = {name: SqliteDatabase(self.settings.data_dir / f"{name}.db") for name in names}
+        self.dbs = {
+            name: SqliteDatabase(
+                self.settings.data_dir / f"{name}.db", synchronous="FULL" if name in DURABLE else "NORMAL"
+            )
+            for name in names
+        }
         self.sandbox = InProcessTransport(Sandbox(self.dbs["pg_sandbox"], self.clock))
 
     def database(self, service: str) -> SqliteDatabase:
@@ -148,12 +163,20 @@ def build(settings: Settings, clock: Clock | None = None) -> Embedded:
 
 def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
     """The embedded platform's app; `serving`: this process only serves it (market.bootstrap.heap)."""
+    tracing.setup("embedded", settings.replica)
     embedded = build(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await embedded.start()
-        print(await demo.prepare(embedded.platform.services, settings, embedded.adapters.clock), flush=True)
+        try:
+            print(
+                await demo.prepare(embedded.platform.services, settings, embedded.adapters.clock), flush=True
+            )
+        except demo.UnsafeExposure as refused:
+            log.critical("market serve refuses to start: %s", refused)
+            await embedded.stop()
+            raise
         if serving:
             heap.settle()
         try:
@@ -166,6 +189,8 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
             await db.ping()
 
     routers = [*embedded.platform.routers, health.router(embedded.status, Auth(token_settings(settings)))]
-    app = build_app("market (embedded)", routers, {"databases": databases_ready}, lifespan)
+    app = build_app(
+        "market (embedded)", routers, {"databases": databases_ready}, lifespan, operations(settings)
+    )
     browser.install(app)
     return app

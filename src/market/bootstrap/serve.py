@@ -14,9 +14,12 @@ from market.settings import Settings
 
 def serve(app: FastAPI, settings: Settings, port: int) -> None:
     # Idle keep-alive connections outlive the gateway's (4 s), so nginx never reuses one being closed.
+    # The logs are ours (cli._logging): every line in one format. The client's address is the gateway's
+    # forwarded one only from the trusted proxies (login throttling counts by address).
     uvicorn.run(
-        app, host=settings.host, port=port, log_level=settings.log_level, loop="uvloop", http="httptools",
-        access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
+        app, host=settings.host, port=port, log_level=settings.log_level, log_config=None, loop="uvloop",
+        http="httptools", access_log=False, timeout_keep_alive=30, timeout_graceful_shutdown=5,
+        proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
     )  # fmt: skip
 
 

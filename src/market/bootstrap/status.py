@@ -1,16 +1,31 @@
 """`market status`: every replica of the topology `market up` runs, its health, consumer lag and outbox
-backlog (read from its own /readyz and /metrics)."""
+backlog (read from its own /readyz and /metrics, with the scrape token or an admin token of its own)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import httpx
 
 from market.bootstrap.health import samples_of
 from market.bootstrap.topology import SANDBOX, Replica, remembered, replicas, running
+from market.bootstrap.wiring import token_settings
+from market.member.adapters.jwt import JwtTokenIssuer
+from market.member.domain import ACTIVE, ADMIN, Member
 from market.settings import Settings
 
 
-def probe(settings: Settings, replica: Replica) -> dict[str, object]:
+def metrics_headers(settings: Settings) -> dict[str, str]:
+    """/metrics answers the scrape token, or an admin's token: `market status` signs one (it has the key)."""
+    if settings.metrics_token:
+        return {"Authorization": f"Bearer {settings.metrics_token}"}
+    operator = Member("market-status", "status@market.local", "market status", ADMIN, ACTIVE, 0,
+                      datetime.now(UTC))  # fmt: skip
+    token, _ = JwtTokenIssuer(token_settings(settings)).issue(operator)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def probe(settings: Settings, replica: Replica, headers: dict[str, str] | None = None) -> dict[str, object]:
     """What one replica says of itself: up, ready, consumer lag and outbox backlog (None: not known)."""
     row: dict[str, object] = {"replica": replica.name, "port": replica.port(settings), "pid": None,
                               "ready": False, "lag": None, "backlog": None}  # fmt: skip
@@ -22,7 +37,7 @@ def probe(settings: Settings, replica: Replica) -> dict[str, object]:
         ready = httpx.get(f"{base}/{'healthz' if replica.service == SANDBOX else 'readyz'}", timeout=2)
         row["ready"] = ready.status_code == 200
         if replica.service != SANDBOX:
-            samples = samples_of(httpx.get(f"{base}/metrics", timeout=2).text)
+            samples = samples_of(httpx.get(f"{base}/metrics", headers=headers, timeout=2).text)
             for (name, _), value in samples.items():
                 key = {"market_consumer_lag": "lag", "market_outbox_backlog": "backlog"}.get(name)
                 if key is not None:
@@ -35,7 +50,8 @@ def probe(settings: Settings, replica: Replica) -> dict[str, object]:
 def status(settings: Settings) -> tuple[str, bool]:
     """The table, and whether every replica is up and ready."""
     settings = remembered(settings)
-    rows = [probe(settings, r) for r in replicas(settings)]
+    headers = metrics_headers(settings)
+    rows = [probe(settings, r, headers) for r in replicas(settings)]
     lines = [f"{'replica':<16} {'port':>5} {'pid':>8} {'ready':>5} {'lag':>6} {'backlog':>7}"]
     for r in rows:
         show = {k: ("-" if v is None else v) for k, v in r.items()}

@@ -81,6 +81,10 @@ def _env(settings: Settings) -> dict[str, str]:
         "MARKET_JWT_SECRET": settings.secret(),
         "MARKET_REPLICAS": settings.replicas,
     }
+    if settings.kafka_sasl:  # the broker (scripts/infra/kafka.sh) and the services share the credentials
+        security = settings.kafka_security()
+        env |= {"MARKET_KAFKA_SASL": "1", "MARKET_KAFKA_USERNAME": security["sasl_plain_username"],
+                "MARKET_KAFKA_PASSWORD": security["sasl_plain_password"]}  # fmt: skip
     for s in platform.SERVICES:
         if s.public:
             ports = [r.port(settings) for r in replicas(settings) if r.service == s.name]
@@ -114,6 +118,17 @@ def infra(action: str, name: str, settings: Settings) -> None:
     result = subprocess.run([str(scripts / f"{name}.sh"), action], env=_env(settings))
     if result.returncode != 0 and action == "start":
         raise SystemExit(f"market up: {name} did not start (see its messages above)")
+
+
+def certificates(settings: Settings) -> None:
+    """The services' certificates for gRPC over mutual TLS: made by scripts/gen-certs if missing."""
+    if (settings.certs_dir() / "ca.crt").exists():
+        return
+    result = subprocess.run(
+        [str(REPO / "scripts" / "gen-certs"), str(settings.certs_dir())], env=_env(settings)
+    )
+    if result.returncode != 0:
+        raise SystemExit("market up: scripts/gen-certs failed (see its message above)")
 
 
 def _run_dir(settings: Settings) -> Path:
@@ -205,6 +220,8 @@ def up(settings: Settings) -> str:
     infra("start", "mariadb", settings)
     infra("start", "kafka", settings)
     infra("start", "redis", settings)
+    if settings.grpc_tls:
+        certificates(settings)
     _run_dir(settings).mkdir(parents=True, exist_ok=True)
     (_run_dir(settings) / "replicas").write_text(settings.replicas)
     for replica in replicas(settings):

@@ -9,14 +9,16 @@ runner uses; the composition roots (`embedded`, `distributed`) only choose the a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
 from fastapi import APIRouter
 
+from market.infra import tracing
 from market.infra.cache import Cache
+from market.infra.migrations import Migration
 from market.kernel.clock import Clock
 from market.kernel.db import Database
 from market.kernel.events import PRODUCT_EVENTS
@@ -27,6 +29,7 @@ from market.member.adapters.argon2 import Argon2Hasher
 from market.member.adapters.grpc_server import MemberGrpcService
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.adapters.schema import MIGRATIONS as MEMBER_MIGRATIONS
+from market.member.domain import LoginLimits
 from market.member.use_cases import MemberService
 from market.notification import ports as notification_ports
 from market.notification.adapters.wiring import MIGRATIONS as NOTIFICATION_MIGRATIONS
@@ -55,6 +58,7 @@ from market.reporting.adapters import sql as reporting_sql
 from market.reporting.adapters.schema import MIGRATIONS as REPORTING_MIGRATIONS
 from market.reporting.use_cases import ReportingService
 from market.settings import Settings
+from market.web.app import Operations
 from market.web.auth import Auth, TokenSettings
 
 
@@ -109,6 +113,16 @@ def token_settings(settings: Settings) -> TokenSettings:
     )
 
 
+def operations(settings: Settings) -> Operations:
+    """What the operations endpoints of a process let through (web.app.Operations)."""
+    return Operations(
+        auth=Auth(token_settings(settings)),
+        metrics_token=settings.metrics_token,
+        echo=settings.bench_echo,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
 def member(a: Adapters) -> Built:
     tokens = token_settings(a.settings)
     service = MemberService(
@@ -116,6 +130,12 @@ def member(a: Adapters) -> Built:
         clock=a.clock,
         hasher=Argon2Hasher(),
         tokens=JwtTokenIssuer(tokens, a.clock),
+        limits=LoginLimits(
+            window_seconds=a.settings.login_window_seconds,
+            email_failures=a.settings.login_email_failures,
+            address_failures=a.settings.login_address_failures,
+            signups_per_address=a.settings.signup_address_limit,
+        ),
     )
     s = a.settings
 
@@ -169,6 +189,7 @@ def payment(a: Adapters) -> Built:
         bnpl=a.bnpl(),
         metrics=PrometheusPaymentMetrics(),
         lease_seconds=a.settings.payment_lease_seconds,
+        event_context=tracing.event_context,
     )
     auth = Auth(token_settings(a.settings))
     return Built(service, [payment_rest.router(service, auth)], [PaymentGrpcService(service)])
@@ -192,7 +213,7 @@ BUILDERS: dict[str, Callable[[Adapters], Built]] = {
     "notification": notification,
     "reporting": reporting,
 }
-MIGRATIONS: dict[str, list[str]] = {
+MIGRATIONS: dict[str, Sequence[Migration]] = {
     "member": MEMBER_MIGRATIONS,
     "product": PRODUCT_MIGRATIONS,
     "order": ORDER_MIGRATIONS,

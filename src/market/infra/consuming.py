@@ -6,6 +6,9 @@ event cannot hold the others back. An event that keeps failing is retried with e
 consuming service's `dead_letters` table in the embedded mode), counted in `market_dead_letters_total`,
 and the partition moves on. `market dlq replay` puts it back in its producer's outbox once the cause is
 fixed (the inboxes skip it for the groups that handled it).
+
+Each event's trace goes on (`infra.tracing.consuming` says how a batch of several traces is handled), and
+with the access log on, each event handled gets a line in its own trace, with its order id.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from market.infra import tracing
+from market.infra.logs import ACCESS
 from market.kernel.events import Envelope
 from market.kernel.messaging import Consumer, DeadLetters
 
@@ -48,7 +53,9 @@ class Delivery:
         if not envelopes:
             return
         try:
-            await consumer.handle_batch(envelopes)
+            with tracing.consuming(group, envelopes):
+                await consumer.handle_batch(envelopes)
+            _handled(group, *envelopes)
             return
         except Exception:
             FAILURES.labels(group).inc()
@@ -56,9 +63,12 @@ class Delivery:
                 "group %s: a batch of %d events failed; handling them one by one", group, len(envelopes)
             )
         for envelope in envelopes:
-            await self._one(group, consumer, envelope)
+            with tracing.handling(group, envelope):
+                if await self._one(group, consumer, envelope):
+                    _handled(group, envelope)
 
-    async def _one(self, group: str, consumer: Consumer, envelope: Envelope) -> None:
+    async def _one(self, group: str, consumer: Consumer, envelope: Envelope) -> bool:
+        """Handle it, retrying; False once it went to the dead letters."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(Exception),
             wait=wait_exponential(multiplier=self._first_backoff, max=5.0),
@@ -70,6 +80,7 @@ class Delivery:
             async for attempt in retrying:
                 with attempt:
                     await consumer.handle(envelope)
+            return True
         except Exception as exc:
             assert self._dead_letters is not None  # without them, the retries never stop
             await self._dead_letters.add(group, envelope, f"{type(exc).__name__}: {exc}", self._max_attempts)
@@ -78,6 +89,16 @@ class Delivery:
                 "group %s gave %s %s of %s up after %d attempts: in the dead letters",
                 group, envelope.type, envelope.event_id, envelope.order_id, self._max_attempts,
             )  # fmt: skip
+            return False
+
+
+def _handled(group: str, *envelopes: Envelope) -> None:
+    """The access log's line of each event, in the event's own trace (`tracing.within`)."""
+    if not ACCESS.isEnabledFor(logging.INFO):
+        return
+    for envelope in envelopes:
+        with tracing.within(envelope):
+            ACCESS.info("event %s %s handled by %s", envelope.type, envelope.event_id, group)
 
 
 def _failed(group: str, envelope: Envelope, state: RetryCallState) -> None:

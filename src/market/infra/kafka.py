@@ -14,8 +14,10 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, To
 from prometheus_client import Counter
 
 from market.infra.consuming import LAG, Delivery
+from market.infra.tracing import TRACEPARENT
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
+from market.settings import Settings
 
 log = logging.getLogger("market.kafka")
 DLQ_SUFFIX = ".dlq"
@@ -27,10 +29,15 @@ POISON = Counter(
 
 
 async def ensure_topics(
-    bootstrap: str, topics: Iterable[str], partitions: int, replicas: int = 1
+    bootstrap: str,
+    topics: Iterable[str],
+    partitions: int,
+    replicas: int = 1,
+    security: dict[str, str] | None = None,
 ) -> list[str]:
-    """Create the missing topics (existing ones are left as they are); the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    """Create the missing topics (existing ones are left as they are); the names created. `security`:
+    SASL settings of aiokafka (Settings.kafka_security), for every client here."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -56,11 +63,16 @@ class KafkaPublisher:
     """
 
     def __init__(
-        self, bootstrap: str, client_id: str = "market", linger_ms: int = 5, request_timeout_ms: int = 30_000
+        self,
+        bootstrap: str,
+        client_id: str = "market",
+        linger_ms: int = 5,
+        request_timeout_ms: int = 30_000,
+        security: dict[str, str] | None = None,
     ) -> None:
         self._options: dict[str, Any] = {
             "bootstrap_servers": bootstrap, "client_id": client_id, "enable_idempotence": True, "acks": "all",
-            "linger_ms": linger_ms, "request_timeout_ms": request_timeout_ms,
+            "linger_ms": linger_ms, "request_timeout_ms": request_timeout_ms, **(security or {}),
         }  # fmt: skip
         self._producer: AIOKafkaProducer | None = None
 
@@ -93,7 +105,13 @@ class KafkaPublisher:
         acks: list[asyncio.Future[Any]] = []
         try:
             for env in envelopes:
-                acks.append(await self._producer.send(env.topic, env.to_bytes(), key=env.order_id.encode()))
+                # The event's trace travels as a record header, beside the envelope (infra.tracing).
+                headers = [(TRACEPARENT, env.trace.encode())] if env.trace else None
+                acks.append(
+                    await self._producer.send(
+                        env.topic, env.to_bytes(), key=env.order_id.encode(), headers=headers
+                    )
+                )
         finally:
             # Even when a send() failed, wait for those queued so no ack error goes unobserved.
             results = await asyncio.gather(*acks, return_exceptions=True)
@@ -135,9 +153,11 @@ class KafkaSubscriber:
         max_records: int = 500,
         session_timeout_ms: int = 10_000,
         delivery: Delivery | None = None,
+        security: dict[str, str] | None = None,
     ) -> None:
         self._bootstrap = bootstrap
         self._delivery = delivery or Delivery()
+        self._security = security or {}
         self._client_id = client_id
         self._max_records = max_records
         self._session_timeout_ms = session_timeout_ms
@@ -156,7 +176,7 @@ class KafkaSubscriber:
             consumer = AIOKafkaConsumer(
                 *topics, bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-{group}",
                 group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
-                session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100,
+                session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100, **self._security,
             )  # fmt: skip
             await consumer.start()
             self._consumers.append(consumer)
@@ -209,11 +229,18 @@ class KafkaSubscriber:
                 log.exception("group %s: commit failed; the poll may be delivered again", group)
 
 
+def _header(record: Any, name: str) -> str:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return ""
+
+
 def _envelopes(group: str, records: Sequence[Any]) -> list[Envelope]:
     envelopes = []
     for record in records:
         try:
-            envelopes.append(Envelope.from_bytes(record.value))
+            envelopes.append(Envelope.from_bytes(record.value, trace=_header(record, TRACEPARENT)))
         except MalformedEvent:
             # No retry can ever decode it: log it whole (the operator's copy) and move past it.
             POISON.labels(group, record.topic).inc()
@@ -226,15 +253,17 @@ class KafkaTransport:
     """A service process's Kafka: its topics ensured, a publisher (the relay's, and the dead letters'),
     and its consumer groups, whose lag it reports; started and stopped on an exit stack."""
 
-    def __init__(self, bootstrap: str, name: str, delivery_attempts: int) -> None:
-        self._bootstrap = bootstrap
-        self.publisher = KafkaPublisher(bootstrap, client_id=f"market-{name}")
-        delivery = Delivery(KafkaDeadLetters(self.publisher), delivery_attempts)
-        self.subscriber = KafkaSubscriber(bootstrap, client_id=f"market-{name}", delivery=delivery)
+    def __init__(self, settings: Settings, name: str) -> None:
+        bootstrap, self._security = settings.kafka_bootstrap, settings.kafka_security()
+        self._bootstrap, client = bootstrap, f"market-{name}"
+        self.publisher = KafkaPublisher(bootstrap, client_id=client, security=self._security)
+        delivery = Delivery(KafkaDeadLetters(self.publisher), settings.consumer_max_attempts)
+        self.subscriber = KafkaSubscriber(bootstrap, client, delivery=delivery, security=self._security)
 
     async def prepare(self, topics: Sequence[str], partitions: int, stack: AsyncExitStack) -> None:
         """The topics and their dead letters' exist; the publisher runs."""
-        await ensure_topics(self._bootstrap, [*topics, *(f"{t}{DLQ_SUFFIX}" for t in topics)], partitions)
+        every_topic = [*topics, *(f"{t}{DLQ_SUFFIX}" for t in topics)]
+        await ensure_topics(self._bootstrap, every_topic, partitions, security=self._security)
         await self.publisher.start()
         stack.push_async_callback(self.publisher.stop)
 

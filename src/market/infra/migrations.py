@@ -1,11 +1,13 @@
 """Versioned schema migrations, per service database, for SQLite and MariaDB alike.
 
-A migration is DDL with a few dialect tokens; each applied version is recorded in `schema_migrations`.
+A migration is DDL with a few dialect tokens, or a mapping from dialect to DDL for a change that only one
+dialect needs (the others get "": nothing to do, but the version is recorded all the same); each applied
+version is recorded in `schema_migrations`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from market.kernel.db import Database
 
@@ -30,13 +32,21 @@ CREATE TABLE inbox (
 """
 
 
-def render(dialect: str, ddl: str) -> list[str]:
+Migration = str | Mapping[str, str]
+
+
+# The W3C traceparent of the context that wrote the event (infra.tracing): its consumers continue the trace.
+OUTBOX_TRACE = "ALTER TABLE outbox ADD COLUMN traceparent VARCHAR(64) NULL"
+
+
+def render(dialect: str, migration: Migration) -> list[str]:
+    ddl = migration if isinstance(migration, str) else migration.get(dialect, "")
     for token, value in _TOKENS[dialect].items():
         ddl = ddl.replace(token, value)
     return [stmt.strip() for stmt in ddl.split(";") if stmt.strip()]
 
 
-async def migrate(db: Database, migrations: Sequence[str]) -> int:
+async def migrate(db: Database, migrations: Sequence[Migration]) -> int:
     """Apply the migrations not yet applied; the number applied."""
     async with db.transaction() as tx:
         await tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")

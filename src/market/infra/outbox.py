@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from prometheus_client import Gauge
 
+from market.infra.tracing import traceparent
 from market.kernel.clock import Clock, iso
-from market.kernel.db import Database, Tx, insert_ignore
+from market.kernel.db import Database, Row, Tx, insert_ignore
 from market.kernel.events import Envelope
 from market.kernel.messaging import OutboxStore, Publish, Publisher
 
@@ -25,13 +26,16 @@ class SqlOutbox:
         self._on_write = on_write
 
     async def add(self, envelope: Envelope) -> None:
+        # The context the event is written in (a request's, an event's) goes with it: its consumers
+        # continue that trace (infra.tracing).
         await self._tx.write(
-            "INSERT INTO outbox (event_id, topic, body, created_at) VALUES (:e, :t, :b, :c)",
+            "INSERT INTO outbox (event_id, topic, body, created_at, traceparent) VALUES (:e, :t, :b, :c, :p)",
             {
                 "e": envelope.event_id,
                 "t": envelope.topic,
                 "b": envelope.to_bytes().decode(),
                 "c": iso(self._clock.now()),
+                "p": traceparent() or None,
             },
         )
         if self._on_write is not None:
@@ -65,19 +69,19 @@ class SqlOutboxStore:
         self._db = db
 
     async def relay(self, limit: int, publish: Publish) -> int:
-        select = "SELECT seq, body FROM outbox ORDER BY seq LIMIT :n"
+        select = "SELECT seq, body, traceparent FROM outbox ORDER BY seq LIMIT :n"
         if self._db.dialect == "sqlite":
             async with self._db.transaction() as tx:
                 rows = await tx.fetchall(select, {"n": limit})
             if rows:
-                await publish([Envelope.from_bytes(r["body"]) for r in rows])
+                await publish([_envelope(r) for r in rows])
                 async with self._db.transaction() as tx:
                     await _delete(tx, [r["seq"] for r in rows])
             return len(rows)
         async with self._db.transaction() as tx:
             rows = await tx.fetchall(f"{select} FOR UPDATE SKIP LOCKED", {"n": limit})
             if rows:
-                await publish([Envelope.from_bytes(r["body"]) for r in rows])
+                await publish([_envelope(r) for r in rows])
                 await _delete(tx, [r["seq"] for r in rows])
         return len(rows)
 
@@ -85,6 +89,10 @@ class SqlOutboxStore:
         async with self._db.transaction() as tx:
             row = await tx.fetchone("SELECT COUNT(*) AS n FROM outbox")
         return int((row or {"n": 0})["n"])
+
+
+def _envelope(row: Row) -> Envelope:
+    return Envelope.from_bytes(row["body"], trace=row["traceparent"] or "")
 
 
 async def _delete(tx: Tx, seqs: Sequence[int]) -> None:

@@ -73,7 +73,7 @@ class SqliteTx:
 class SqliteDatabase:
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False, synchronous: str = "NORMAL") -> None:
         self.path = str(path)
         self._readonly = readonly
         self.tally = tally(Path(self.path).stem)
@@ -90,7 +90,11 @@ class SqliteDatabase:
             self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.row_factory = _dict_row
         # NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; a crash loses nothing.
-        self.conn.execute("PRAGMA synchronous=NORMAL")
+        # FULL syncs the WAL at every COMMIT: a commit that returned survives a power cut too (the order and
+        # payment databases, whose rows are promises to a customer: bootstrap/embedded.py).
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous={synchronous!r}: NORMAL or FULL")
+        self.conn.execute(f"PRAGMA synchronous={synchronous}")
         self.conn.execute("PRAGMA busy_timeout=5000")
         self._lock = asyncio.Lock()
         # The open group's waiters, one future each: the COMMIT wakes each caller directly (a shared future

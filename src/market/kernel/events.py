@@ -162,7 +162,11 @@ TOPIC_OF = {type_: cls.TOPIC for (type_, _), cls in EVENT_TYPES.items()}
 
 @dataclass(frozen=True)
 class Envelope:
-    """SPEC §6's envelope: `{event_id, type, version, occurred_at, order_id, payload}`."""
+    """SPEC §6's envelope: `{event_id, type, version, occurred_at, order_id, payload}`.
+
+    `trace` is not part of it: the W3C `traceparent` of the context that wrote the event, which the
+    transports carry beside the envelope (the outbox's column, a Kafka header), never in its body.
+    """
 
     type: str
     order_id: str
@@ -170,6 +174,7 @@ class Envelope:
     occurred_at: str
     event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     version: int = 1
+    trace: str = field(default="", compare=False, repr=False)
 
     @property
     def topic(self) -> str:
@@ -198,8 +203,9 @@ class Envelope:
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes | str) -> Envelope:
-        """The envelope in `data`; MalformedEvent if it is not one (its payload is read by `body`)."""
+    def from_bytes(cls, data: bytes | str, trace: str = "") -> Envelope:
+        """The envelope in `data` (and the `trace` its transport carried beside it); MalformedEvent if it
+        is not one (its payload is read by `body`)."""
         try:
             raw = orjson.loads(data)
             return cls(
@@ -209,6 +215,7 @@ class Envelope:
                 occurred_at=str(raw["occurred_at"]),
                 event_id=str(raw["event_id"]),
                 version=int(raw.get("version", 1)),
+                trace=trace,
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedEvent(f"not an event envelope: {exc}") from None

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from market.kernel.events import Envelope
 
 Publish = Callable[[Sequence[Envelope]], Awaitable[None]]
+# The context to run work an event starts in the background in: the transport's, with the event's trace
+# and order id in it (infra.tracing.event_context), whatever batch the event came in.
+EventContext = Callable[[Envelope], contextvars.Context]
+
+
+def current_context(_: Envelope) -> contextvars.Context:
+    """The `EventContext` that knows nothing of traces: a copy of the current context."""
+    return contextvars.copy_context()
 
 
 class Outbox(Protocol):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from market.kernel.errors import DomainError
 
@@ -12,6 +13,7 @@ MEMBER = "member"
 ADMIN = "admin"
 ROLES = frozenset({MEMBER, ADMIN})
 ACTIVE = "ACTIVE"
+RETIRED = "RETIRED"  # an account that can no longer sign in (the demo accounts once a real admin exists)
 
 GRANT = "GRANT"
 ORDER_USE = "ORDER_USE"
@@ -125,3 +127,33 @@ class AccessToken:
     access_token: str
     expires_in: int
     token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Login throttling (SPEC §10.5), over fixed windows of `window_seconds`: after `email_failures`
+    failed logins for an email in a window, its logins are refused (RATE_LIMITED) until the window ends;
+    an address gets `address_failures` of its own, so one client cannot lock out everyone behind a shared
+    address, nor try many emails; and `signups_per_address` sign-ups (each costs an argon2 hash).
+    A limit of 0 is no limit."""
+
+    window_seconds: int = 900
+    email_failures: int = 5
+    address_failures: int = 50
+    signups_per_address: int = 100
+
+    def window(self, now: datetime) -> tuple[datetime, int]:
+        """The start of the window `now` is in, and the whole seconds left in it (at least 1)."""
+        epoch = now.timestamp()
+        start = epoch - epoch % self.window_seconds
+        left = max(1, math.ceil(start + self.window_seconds - epoch))
+        return datetime.fromtimestamp(start, UTC), left
+
+    def rate_limited(self, what: str, now: datetime) -> DomainError:
+        _, left = self.window(now)
+        return DomainError("RATE_LIMITED", f"too many {what}; retry in {left} s", retry_after=left)
+
+
+def over(count: int, limit: int) -> bool:
+    """Whether `count` attempts reached `limit` (0: no limit)."""
+    return 0 < limit <= count

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Protocol
 
 from market.member.domain import LedgerEntry, Member
@@ -24,6 +25,10 @@ class MemberRepository(Protocol):
 
     async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
         """Change the member's name and locale; False when there is no such member."""
+        ...
+
+    async def set_standing(self, member_id: str, role: str, status: str) -> bool:
+        """Change the member's role and status; False when there is no such member."""
         ...
 
     async def add_points(self, member_id: str, delta: int) -> bool:
@@ -48,6 +53,26 @@ class LedgerRepository(Protocol):
         ...
 
 
+class AttemptCounters(Protocol):
+    """Counts of attempts (failed logins, sign-ups) per key and window, shared by every replica."""
+
+    async def counts(self, keys: Sequence[str], window: datetime) -> dict[str, int]:
+        """Each key's count in the window that starts at `window` (0 when none)."""
+        ...
+
+    async def add(self, keys: Sequence[str], window: datetime) -> None:
+        """Count one attempt more for each key in that window (atomically, whatever other replicas do)."""
+        ...
+
+    async def clear(self, key: str) -> None:
+        """Forget the key's counts (a successful login clears its email's failures)."""
+        ...
+
+    async def forget_before(self, window: datetime) -> int:
+        """Forget the counts of windows that started before `window`; how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: commits when its block ends normally, rolls back when it raises."""
 
@@ -56,6 +81,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ledger(self) -> LedgerRepository: ...
+
+    @property
+    def attempts(self) -> AttemptCounters: ...
 
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]

@@ -15,8 +15,10 @@ from market.member.domain import (
     MEMBER,
     ORDER_REFUND,
     ORDER_USE,
+    RETIRED,
     AccessToken,
     LedgerEntry,
+    LoginLimits,
     Member,
     check_locale,
     check_name,
@@ -25,6 +27,7 @@ from market.member.domain import (
     check_reason,
     check_role,
     normalise_email,
+    over,
 )
 from market.member.ports import PasswordHasher, TokenIssuer, UnitOfWork, UnitOfWorkFactory
 
@@ -33,22 +36,38 @@ _WRONG_LOGIN = "the email or the password is wrong"
 
 class MemberService:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, hasher: PasswordHasher, tokens: TokenIssuer
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        limits: LoginLimits | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._hasher = hasher
         self._tokens = tokens
+        self._limits = limits or LoginLimits()
         self._decoy_hash: str | None = None
 
     async def sign_up(
-        self, email: str, name: str, password: str, role: str = MEMBER, locale: str = DEFAULT_LOCALE
+        self,
+        email: str,
+        name: str,
+        password: str,
+        role: str = MEMBER,
+        locale: str = DEFAULT_LOCALE,
+        address: str | None = None,
     ) -> Member:
-        """Open an account; EMAIL_TAKEN when the (case-insensitive) email already has one."""
+        """Open an account; EMAIL_TAKEN when the (case-insensitive) email already has one. From a client
+        `address`: RATE_LIMITED past its sign-ups for the window (`LoginLimits`)."""
         email, name = normalise_email(email), check_name(name)
         check_password(password)
         check_role(role)
         check_locale(locale)
+        if address is not None:
+            await self._count_sign_up(f"sign-up:{address}")
         password_hash = await self._hasher.hash(password)  # slow on purpose: outside the transaction
         member = Member(new_id("mem"), email, name, role, ACTIVE, 0, self._clock.now(), locale)
         async with self._uow() as uow:
@@ -56,19 +75,61 @@ class MemberService:
                 raise DomainError("EMAIL_TAKEN", "an account with this email already exists")
         return member
 
-    async def login(self, email: str, password: str) -> AccessToken:
-        """A token for the member; UNAUTHORIZED alike for an unknown email and a wrong password."""
+    async def login(self, email: str, password: str, address: str | None = None) -> AccessToken:
+        """A token for the member; UNAUTHORIZED alike for an unknown email and a wrong password.
+
+        Throttled (SPEC §10.5, `LoginLimits`): RATE_LIMITED, with the seconds to wait, once the email or
+        the client `address` has had its failures for the window; a success clears the email's failures.
+        """
+        email = email.strip().lower()
+        keys = [f"login:{email}", *([f"login-from:{address}"] if address is not None else [])]
+        window, _ = self._limits.window(self._clock.now())
         async with self._uow() as uow:
-            found = await uow.members.credentials(email.strip().lower())
+            counts = await uow.attempts.counts(keys, window)
+            found = await uow.members.credentials(email)
+        limits = (self._limits.email_failures, self._limits.address_failures)
+        if any(over(counts[key], limit) for key, limit in zip(keys, limits, strict=False)):
+            raise self._limits.rate_limited("failed logins", self._clock.now())
         if found is None:
             # Spend the same time as a real check, so response times do not reveal which emails exist.
             await self._hasher.verify(await self._decoy(), password)
+        if found is None or not await self._hasher.verify(found[1], password) or not found[0].can_sign_in:
+            async with self._uow() as uow:
+                await uow.attempts.add(keys, window)
             raise DomainError("UNAUTHORIZED", _WRONG_LOGIN)
-        member, password_hash = found
-        if not await self._hasher.verify(password_hash, password) or not member.can_sign_in:
-            raise DomainError("UNAUTHORIZED", _WRONG_LOGIN)
-        token, expires_in = self._tokens.issue(member)
+        if counts[keys[0]]:
+            async with self._uow() as uow:
+                await uow.attempts.clear(keys[0])
+        token, expires_in = self._tokens.issue(found[0])
         return AccessToken(token, expires_in)
+
+    async def _count_sign_up(self, key: str) -> None:
+        window, _ = self._limits.window(self._clock.now())
+        async with self._uow() as uow:
+            if over((await uow.attempts.counts([key], window))[key], self._limits.signups_per_address):
+                raise self._limits.rate_limited("sign-ups from this address", self._clock.now())
+            await uow.attempts.add([key], window)
+
+    async def forget_old_attempts(self) -> int:
+        """Forget the login and sign-up counts of past windows (a periodic job); how many."""
+        window, _ = self._limits.window(self._clock.now())
+        async with self._uow() as uow:
+            return await uow.attempts.forget_before(window)
+
+    async def can_sign_in(self, email: str) -> bool:
+        """Whether an account with this email exists and may sign in."""
+        async with self._uow() as uow:
+            found = await uow.members.credentials(normalise_email(email))
+        return found is not None and found[0].can_sign_in
+
+    async def retire(self, email: str) -> bool:
+        """Take an account's admin role and its sign-in away (the demo accounts, once they must not be
+        usable); whether there was an active one."""
+        async with self._uow() as uow:
+            found = await uow.members.credentials(normalise_email(email))
+            if found is None or found[0].status == RETIRED:
+                return False
+            return await uow.members.set_standing(found[0].id, MEMBER, RETIRED)
 
     async def authenticate(self, email: str, password: str) -> str:
         """The access token of a login (see `login`)."""

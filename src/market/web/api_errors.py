@@ -4,9 +4,10 @@ Every error is `application/problem+json` (`Problem` below) with a stable `code`
 operation and status, the codes that status can carry, so a client generated from it knows them all.
 `ROUTE_ERRORS` is the one table of what the routes themselves answer; a code's status is
 `problems.status_of`. Every `/api/v1` operation can also answer what is not the route's own doing (`EDGE`):
-500 `INTERNAL_ERROR` for an unexpected error, and in the distributed mode the gateway's 429 `RATE_LIMITED`,
-413 `PAYLOAD_TOO_LARGE` (a body over 1 MiB) and 502/503/504 `UPSTREAM_UNAVAILABLE` (a service that did not
-answer; a service answers 503 `UPSTREAM_UNAVAILABLE` itself when one it calls does not).
+500 `INTERNAL_ERROR` for an unexpected error, 413 `PAYLOAD_TOO_LARGE` (a body over 1 MiB: the app's own cap,
+MARKET_MAX_BODY_BYTES, and the gateway's), and in the distributed mode the gateway's 429 `RATE_LIMITED` and
+502/503/504 `UPSTREAM_UNAVAILABLE` (a service that did not answer; a service answers 503
+`UPSTREAM_UNAVAILABLE` itself when one it calls does not).
 `tests/unit/test_openapi_doc.py` keeps this table and the routes in step, and the REST and end-to-end suites
 check every answer they get against the document (`tests/openapi_conformance.py`).
 """
@@ -41,8 +42,9 @@ _ORDER_RULES = (
 )
 
 ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("POST", "/api/v1/auth/token"): (*_INPUT, "UNAUTHORIZED"),
-    ("POST", "/api/v1/members"): (*_INPUT, "EMAIL_TAKEN"),
+    # SPEC §10.5's login throttle: per email and per client address; sign-ups per address.
+    ("POST", "/api/v1/auth/token"): (*_INPUT, "UNAUTHORIZED", "RATE_LIMITED"),
+    ("POST", "/api/v1/members"): (*_INPUT, "EMAIL_TAKEN", "RATE_LIMITED"),
     ("GET", "/api/v1/members/me"): (*_MEMBER, "NOT_FOUND"),
     ("GET", "/api/v1/members/me/points"): (*_MEMBER, *_INPUT),
     ("GET", "/api/v1/members/{member_id}"): (*_MEMBER, *_INPUT, "NOT_FOUND"),
@@ -89,7 +91,7 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/admin/platform"): _ADMIN,
     ("GET", "/healthz"): (),
     ("GET", "/readyz"): ("NOT_READY",),
-    ("GET", "/metrics"): (),
+    ("GET", "/metrics"): _ADMIN,
 }
 
 # What any /api/v1 operation may answer besides its own codes: (status, code, when).
@@ -100,7 +102,7 @@ EDGE: tuple[tuple[int, str, str], ...] = (
     (503, "UPSTREAM_UNAVAILABLE", "a service this request needs did not answer; retry after `Retry-After`"),
     (504, "UPSTREAM_UNAVAILABLE", "distributed mode: the service did not answer the gateway in time"),
 )
-BODY_EDGE = (413, "PAYLOAD_TOO_LARGE", "distributed mode: the gateway takes bodies of up to 1 MiB")
+BODY_EDGE = (413, "PAYLOAD_TOO_LARGE", "a body over 1 MiB (MARKET_MAX_BODY_BYTES; the gateway's limit too)")
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -114,6 +116,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "status": {"type": "integer", "title": "Status"},
         "detail": {"type": "string", "title": "Detail"},
         "code": {"type": "string", "title": "Code"},
+        "trace_id": {
+            "type": "string",
+            "title": "Trace Id",
+            "description": "the request's trace (W3C trace id): quote it when reporting a problem",
+        },
         "errors": {
             "type": "array",
             "title": "Errors",

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from market.infra.tracing import trace_ids
 from market.kernel.errors import DomainError, Unavailable
 from market.web.codes import CODE_OF_STATUS, TITLES, status_of
 
@@ -20,12 +21,15 @@ log = logging.getLogger("market.web")
 def problem(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
+    """The problem+json answer, with the `trace_id` of the request's trace (SPEC §10.5)."""
+    ids = trace_ids()
     body = {
         "type": f"https://market.example/problems/{code.lower().replace('_', '-')}",
         "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         "code": code,
+        **({"trace_id": ids[0]} if ids else {}),
         **extra,
     }
     return Response(
@@ -55,7 +59,9 @@ def _describe(errors: list[Any]) -> list[dict[str, Any]]:
 def response_for(exc: Exception) -> Response | None:
     """The problem+json of an expected error (None for any other): one mapping for every path."""
     if isinstance(exc, DomainError):
-        return problem(status_of(exc.code), exc.code, exc.detail, **exc.extra)
+        retry = exc.extra.get("retry_after")  # RATE_LIMITED: how long to wait, as the header says it too
+        headers = {"Retry-After": str(retry)} if retry is not None else None
+        return problem(status_of(exc.code), exc.code, exc.detail, headers, **exc.extra)
     if isinstance(exc, ApiError):
         return problem(exc.status, exc.code, exc.detail, exc.headers)
     if isinstance(exc, RequestValidationError):
@@ -89,10 +95,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_crash(request: Request, exc: Exception) -> Response:
-        return crashed(request.method, request.url.path)
+        # Answered outside the request's span: its trace id was kept in the scope (web.app).
+        trace_id = request.scope.get("market.trace_id")  # web.tracing.TRACE_ID
+        return crashed(request.method, request.url.path, **({"trace_id": trace_id} if trace_id else {}))
 
 
-def crashed(method: str, path: str) -> Response:
+def crashed(method: str, path: str, **extra: Any) -> Response:
     """The 500 of an unexpected error, logged with its traceback: call it in the `except` that caught it."""
-    log.exception("unhandled error on %s %s", method, path)
-    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged")
+    log.exception("unhandled error on %s %s", method, path, extra=extra)
+    return problem(500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged", **extra)

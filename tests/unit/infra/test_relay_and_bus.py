@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from market.infra.bus import InProcessBus
-from market.infra.migrations import OUTBOX_INBOX, migrate
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
 from market.infra.outbox import OutboxRelay, SqlInbox, SqlOutbox, SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
@@ -19,7 +19,7 @@ from tests.events import Consuming, event
 
 async def make_db(tmp_path: Path, name: str) -> SqliteDatabase:
     db = SqliteDatabase(tmp_path / f"{name}.db")
-    await migrate(db, [OUTBOX_INBOX])
+    await migrate(db, [OUTBOX_INBOX, OUTBOX_TRACE])
     return db
 
 

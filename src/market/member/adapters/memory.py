@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from market.infra.memory import snapshot_uow
 from market.member.domain import LedgerEntry, Member
@@ -18,14 +20,15 @@ class MemberState:
     members: dict[str, Member] = field(default_factory=dict)
     password_hashes: dict[str, str] = field(default_factory=dict)
     ledger: dict[str, LedgerEntry] = field(default_factory=dict)
+    attempts: dict[tuple[str, datetime], int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def snapshot(self) -> tuple[dict[str, Member], dict[str, str], dict[str, LedgerEntry]]:
-        # The values are frozen dataclasses and strings: copying the dicts is enough.
-        return dict(self.members), dict(self.password_hashes), dict(self.ledger)
+    def snapshot(self) -> tuple[Any, ...]:
+        # The values are frozen dataclasses, strings and numbers: copying the dicts is enough.
+        return dict(self.members), dict(self.password_hashes), dict(self.ledger), dict(self.attempts)
 
-    def restore(self, snap: tuple[dict[str, Member], dict[str, str], dict[str, LedgerEntry]]) -> None:
-        self.members, self.password_hashes, self.ledger = snap
+    def restore(self, snap: tuple[Any, ...]) -> None:
+        self.members, self.password_hashes, self.ledger, self.attempts = snap
 
 
 class MemoryMembers:
@@ -47,10 +50,16 @@ class MemoryMembers:
         return (member, self._s.password_hashes[member.id]) if member else None
 
     async def set_profile(self, member_id: str, name: str, locale: str) -> bool:
+        return self._change(member_id, name=name, locale=locale)
+
+    async def set_standing(self, member_id: str, role: str, status: str) -> bool:
+        return self._change(member_id, role=role, status=status)
+
+    def _change(self, member_id: str, **fields: Any) -> bool:
         member = self._s.members.get(member_id)
         if member is None:
             return False
-        self._s.members[member_id] = replace(member, name=name, locale=locale)
+        self._s.members[member_id] = replace(member, **fields)
         return True
 
     async def add_points(self, member_id: str, delta: int) -> bool:
@@ -86,10 +95,33 @@ class MemoryLedger:
         return sorted(entries, key=lambda e: e.id, reverse=True)[:limit]
 
 
+class MemoryAttempts:
+    def __init__(self, state: MemberState) -> None:
+        self._s = state
+
+    async def counts(self, keys: Sequence[str], window: datetime) -> dict[str, int]:
+        return {key: self._s.attempts.get((key, window), 0) for key in keys}
+
+    async def add(self, keys: Sequence[str], window: datetime) -> None:
+        for key in keys:
+            self._s.attempts[key, window] = self._s.attempts.get((key, window), 0) + 1
+
+    async def clear(self, key: str) -> None:
+        for found in [k for k in self._s.attempts if k[0] == key]:
+            del self._s.attempts[found]
+
+    async def forget_before(self, window: datetime) -> int:
+        old = [k for k in self._s.attempts if k[1] < window]
+        for found in old:
+            del self._s.attempts[found]
+        return len(old)
+
+
 class MemoryUnitOfWork:
     def __init__(self, state: MemberState) -> None:
         self.members = MemoryMembers(state)
         self.ledger = MemoryLedger(state)
+        self.attempts = MemoryAttempts(state)
 
 
 def memory_uow(

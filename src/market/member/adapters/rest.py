@@ -57,6 +57,12 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
+def client_address(request: Request) -> str:
+    """The client's address: the connection's peer, or behind a trusted proxy (the gateway) the address
+    it names in X-Forwarded-For — uvicorn's proxy headers, trusted for MARKET_TRUSTED_PROXIES only."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 def router(service: MemberService, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["members"], default_response_class=FastJSON)
     Signed = Annotated[Principal, Depends(auth.member)]
@@ -71,13 +77,15 @@ def router(service: MemberService, auth: Auth) -> APIRouter:
         return member
 
     @api.post("/auth/token", summary="Log in: a Bearer access token for an email and password")
-    async def token(body: LoginBody) -> dict[str, Any]:
-        issued = await service.login(body.email, body.password)
+    async def token(body: LoginBody, request: Request) -> dict[str, Any]:
+        issued = await service.login(body.email, body.password, address=client_address(request))
         return {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}
 
     @api.post("/members", status_code=201, summary="Sign up")
     async def sign_up(body: SignUpBody, request: Request, response: Response) -> dict[str, Any]:
-        member = await service.sign_up(body.email, body.name, body.password, locale=body.locale)
+        member = await service.sign_up(
+            body.email, body.name, body.password, locale=body.locale, address=client_address(request)
+        )
         response.headers["Location"] = request.url_for("get_member", member_id=member.id).path
         return member_json(member)
 

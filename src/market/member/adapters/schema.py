@@ -35,4 +35,16 @@ MEMBER_LOCALE = """
 ALTER TABLE members ADD COLUMN locale VARCHAR(8) NOT NULL DEFAULT 'ko'
 """
 
-MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES, MEMBER_LOCALE]
+# Login and sign-up attempts per key ("login:<email>", "login-from:<address>", "sign-up:<address>") and
+# fixed window (its start, ISO-8601 UTC): the throttle of SPEC §10.5, shared by every replica.
+ATTEMPTS = """
+CREATE TABLE attempts (
+    attempt_key VARCHAR(300) NOT NULL,
+    window_start VARCHAR(32) NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (attempt_key, window_start)
+);
+CREATE INDEX ix_attempts_window ON attempts (window_start)
+"""
+
+MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES, MEMBER_LOCALE, ATTEMPTS]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 from market.kernel.clock import Clock, iso, parse_iso_required
@@ -74,6 +75,13 @@ class SqlMembers:
         )
         return changed == 1
 
+    async def set_standing(self, member_id: str, role: str, status: str) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE members SET role = :role, status = :status WHERE id = :id",
+            {"id": member_id, "role": role, "status": status},
+        )
+        return changed == 1
+
     async def add_points(self, member_id: str, delta: int) -> bool:
         changed = await self._tx.execute(
             "UPDATE members SET point_balance = point_balance + :delta WHERE id = :id AND point_balance >= :need",
@@ -111,6 +119,41 @@ class SqlLedger:
         return [_entry(r) for r in rows]
 
 
+class SqlAttempts:
+    """Attempt counters in `attempts`: one row per (key, window), counted up by one statement (an upsert),
+    so that replicas counting the same key at once lose no count."""
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    async def counts(self, keys: Sequence[str], window: datetime) -> dict[str, int]:
+        marks = ", ".join(f":k{i}" for i in range(len(keys)))
+        rows = await self._tx.fetchall(
+            f"SELECT attempt_key, attempts FROM attempts WHERE window_start = :w AND attempt_key IN ({marks})",
+            {"w": iso(window), **{f"k{i}": key for i, key in enumerate(keys)}},
+        )
+        found = {r["attempt_key"]: int(r["attempts"]) for r in rows}
+        return {key: found.get(key, 0) for key in keys}
+
+    async def add(self, keys: Sequence[str], window: datetime) -> None:
+        upsert = (
+            "ON CONFLICT (attempt_key, window_start) DO UPDATE SET attempts = attempts + 1"
+            if self._tx.dialect == "sqlite"
+            else "ON DUPLICATE KEY UPDATE attempts = attempts + 1"
+        )
+        for key in keys:
+            await self._tx.execute(
+                f"INSERT INTO attempts (attempt_key, window_start, attempts) VALUES (:k, :w, 1) {upsert}",
+                {"k": key, "w": iso(window)},
+            )
+
+    async def clear(self, key: str) -> None:
+        await self._tx.execute("DELETE FROM attempts WHERE attempt_key = :k", {"k": key})
+
+    async def forget_before(self, window: datetime) -> int:
+        return await self._tx.execute("DELETE FROM attempts WHERE window_start < :w", {"w": iso(window)})
+
+
 def _member_params(member: Member) -> dict[str, Any]:
     return {**member.__dict__, "created_at": iso(member.created_at)}
 
@@ -119,6 +162,7 @@ class SqlUnitOfWork:
     def __init__(self, tx: Tx) -> None:
         self.members = SqlMembers(tx)
         self.ledger = SqlLedger(tx)
+        self.attempts = SqlAttempts(tx)
 
 
 def sql_uow(

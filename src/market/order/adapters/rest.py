@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.responses import Response
 
+from market.infra.logs import ORDER_ID
 from market.kernel.plan import Leg
 from market.order.domain import order_view, preview_view
 from market.order.use_cases import OrderService, Reply
@@ -87,6 +88,7 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         items = [(line.product_id, line.quantity) for line in body.items]
         legs = [Leg.of(p.method, p.amount, p.payment_key, p.coupon_id) for p in body.payments]
         reply = await service.place(principal.member_id, key, items, legs, wait_seconds(prefer))
+        ORDER_ID.set(reply.order_id)  # the access log's line names the order (infra.logs)
         return _render(reply, request.url.path)
 
     @r.post("/orders/preview", response_class=FastJSON, summary="Check an order and its payment plan")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, Migration
 
 ORDERS = """
 CREATE TABLE orders (
@@ -46,4 +46,21 @@ KEY_RESOURCE = "ALTER TABLE idempotency_keys ADD COLUMN resource_id VARCHAR(64) 
 # The seed's (member_id, created_at) is `orders_member_id` already: ids are time-ordered (docs/scaling.md).
 MEMBER_STATUS = "CREATE INDEX orders_member_status ON orders (member_id, status, id)"
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, ORDERS, KEY_RESOURCE, LEASES, DEAD_LETTERS, MEMBER_STATUS]
+
+# An Idempotency-Key is compared byte for byte (Stripe's keys are case-sensitive): MariaDB's default
+# collation (utf8mb4_unicode_ci) took "Ab" and "ab" for one key. SQLite compares bytes already.
+BINARY_KEYS: Migration = {
+    "mysql": "ALTER TABLE idempotency_keys MODIFY idem_key VARCHAR(255) "
+    "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+}
+
+MIGRATIONS: list[Migration] = [
+    OUTBOX_INBOX,
+    ORDERS,
+    KEY_RESOURCE,
+    LEASES,
+    DEAD_LETTERS,
+    MEMBER_STATUS,
+    BINARY_KEYS,
+    OUTBOX_TRACE,
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE
 
 PAYMENTS = """
 CREATE TABLE payments (
@@ -45,4 +45,4 @@ CREATE TABLE issued_coupons (
 CREATE INDEX issued_coupons_by_member ON issued_coupons (member_id, id)
 """
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS]
+MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS, OUTBOX_TRACE]

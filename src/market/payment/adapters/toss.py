@@ -22,6 +22,7 @@ from urllib.request import getproxies, proxy_bypass
 import aiohttp
 import orjson
 
+from market.infra import tracing
 from market.kernel.errors import Unavailable
 from market.payment.adapters.toss_wire import charge_from, contract_from, refusal
 from market.payment.ports import DONE, BnplContract, CardCharge, GatewayTimeout
@@ -79,10 +80,12 @@ class HttpTransport:
             headers["Content-Type"] = "application/json"
             data = orjson.dumps(body)
         try:
-            async with self._session().request(
-                method, self._base_url + path, data=data, headers=headers, allow_redirects=False
-            ) as response:
-                return response.status, _json(await response.read())
+            # A client span, its `traceparent` sent along: the PG's side shows up in the order's trace.
+            with tracing.outgoing(f"PG {method}", headers):
+                async with self._session().request(
+                    method, self._base_url + path, data=data, headers=headers, allow_redirects=False
+                ) as response:
+                    return response.status, _json(await response.read())
         except NOT_SENT as exc:
             raise ConnectionError(str(exc)) from exc
         except CANNOT_CALL as exc:

@@ -9,6 +9,7 @@ while it is driven: if this process dies, the lease expires and the reconciler d
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,8 +24,9 @@ class Drives:
         self._slots = asyncio.Semaphore(limit)  # bounds the PG calls in flight, and the memory they hold
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def start(self, payment: Payment) -> None:
-        task = asyncio.create_task(self._run(payment))
+    def start(self, payment: Payment, context: contextvars.Context | None = None) -> None:
+        """Drive the payment in the background, in `context` (the event's that asked for it) if given."""
+        task = asyncio.create_task(self._run(payment), context=context)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -13,6 +13,7 @@ from market.kernel.coupons import AVAILABLE, CouponDefinition, IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
 from market.kernel.events import Envelope
 from market.kernel.ids import new_id
+from market.kernel.messaging import EventContext, current_context
 from market.payment.domain.coupons import definition_problem
 from market.payment.domain.payment import IN_FLIGHT, Payment, PaymentLeg, PaymentStatus
 from market.payment.ports import (
@@ -44,7 +45,8 @@ class PaymentService:
     """Pays orders (consuming order events), refunds cancelled ones, reconciles what was interrupted,
     and keeps the coupons. `lease_seconds`: how long a runner holds a payment before the reconciler may
     resume it; `orphan_window` / `orphan_check_every`: how long and how often a failed payment's order is
-    looked up at the PG for a charge that must be cancelled."""
+    looked up at the PG for a charge that must be cancelled; `event_context`: the context a payment an
+    event asked for is driven in (its trace and order id)."""
 
     def __init__(
         self,
@@ -58,8 +60,10 @@ class PaymentService:
         lease_seconds: float = 15.0,
         orphan_window: timedelta = timedelta(hours=1),
         orphan_check_every: timedelta = timedelta(seconds=30),
+        event_context: EventContext = current_context,
     ) -> None:
         self._uow = uow
+        self._event_context = event_context
         self._clock = clock
         self._points = points
         self._lease = timedelta(seconds=lease_seconds)
@@ -88,7 +92,7 @@ class PaymentService:
             e.event_id: payment_of(e, now, now + self._lease) for e in envelopes if e.type == "OrderCreated"
         }
         await asyncio.gather(*(self._open(p) for p in opened.values()))
-        driven: list[Payment] = []
+        driven: list[tuple[Payment, Envelope]] = []
         async with self._uow() as uow:
             for envelope in envelopes:
                 if envelope.type not in ("OrderCreated", "OrderCancellationRequested"):
@@ -100,13 +104,13 @@ class PaymentService:
                     if await uow.payments.add(payment):
                         for raised in payment.events:
                             await uow.outbox.add(raised)
-                        driven.append(payment)
+                        driven.append((payment, envelope))
                 elif (refunding := await self._begin_refund(uow, envelope.order_id, now)) is not None:
-                    driven.append(refunding)
-        for payment in driven:
+                    driven.append((refunding, envelope))
+        for payment, asked_by in driven:
             payment.events.clear()
             if payment.status in IN_FLIGHT:
-                self._drives.start(payment)
+                self._drives.start(payment, self._event_context(asked_by))
 
     async def handle(self, envelope: Envelope) -> None:
         """One order event (see `handle_batch`)."""

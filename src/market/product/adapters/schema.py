@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from market.infra.dead_letters import DEAD_LETTERS
 from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX
+from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE
 
 CATALOG_AND_STOCK = """
 CREATE TABLE sellers (
@@ -36,4 +36,4 @@ CREATE TABLE reservations (
 """
 
 # The inbox records the order events already consumed; the outbox carries the catalog's changes (product.events).
-MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, DEAD_LETTERS]
+MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, DEAD_LETTERS, OUTBOX_TRACE]
