@@ -31,6 +31,7 @@ class MemberService:
     members: dict[str, Member]
     used: dict[str, int] = field(default_factory=dict)
     refunded: dict[str, int] = field(default_factory=dict)
+    parts: dict[tuple[str, str], int] = field(default_factory=dict)
     unavailable_times: int = 0  # answer Unavailable this many times first (a member DB that is restarting)
 
     async def get_member(self, member_id: str) -> Member | None:
@@ -54,7 +55,14 @@ class MemberService:
         member.point_balance -= amount
         self.used[order_id] = amount
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
+        if amount is not None:  # a partial refund, once per refund id
+            if (order_id, refund_id) not in self.parts:
+                self.parts[(order_id, refund_id)] = amount
+                self.members[member_id].point_balance += amount
+            return self.parts[(order_id, refund_id)]
         if order_id not in self.refunded:
             self.refunded[order_id] = self.used.get(order_id, 0)
             self.members[member_id].point_balance += self.refunded[order_id]

@@ -122,3 +122,22 @@ async def test_cancelling_more_than_the_balance_or_an_unknown_charge_is_refused(
     with pytest.raises(DomainError):
         await gateway.cancel("tpk_unknown", "nothing there")
     assert (await gateway.lookup(charge.order_id)) == charge
+
+
+async def test_partial_cancels_are_one_per_request_id_and_listed_with_their_reasons(
+    gateway: CardGateway,
+) -> None:
+    charge = await gateway.confirm("pk_test_ok", order(), 6_000)
+
+    await gateway.cancel(charge.payment_key, "partial cancellation cnl_1", 1_000, "cnl_1")
+    again = await gateway.cancel(charge.payment_key, "partial cancellation cnl_1", 1_000, "cnl_1")
+    assert again.balance_amount == 5_000  # the same cancellation sent again
+    other = await gateway.cancel(charge.payment_key, "partial cancellation cnl_2", 1_000, "cnl_2")
+    assert (other.status, other.balance_amount) == ("PARTIAL_CANCELED", 4_000)  # the same amount, its own
+
+    found = await gateway.lookup(charge.order_id)
+    assert found is not None
+    assert [(c.amount, c.reason) for c in found.cancels] == [
+        (1_000, "partial cancellation cnl_1"),
+        (1_000, "partial cancellation cnl_2"),
+    ]

@@ -183,3 +183,25 @@ async def test_bnpl_approves_refuses_and_cancels(bnpl: TossBnplGateway) -> None:
     assert cancelled is not None and cancelled.status == "CANCELED"
     assert await bnpl.cancel(order_id) == cancelled
     assert await bnpl.cancel(order()) is None
+
+
+async def test_bnpl_cancels_in_part_once_per_request_then_the_balance(bnpl: TossBnplGateway) -> None:
+    order_id = order()
+    await bnpl.approve("bnpl_test_ok", order_id, "mem_1", 30_000)
+
+    part = await bnpl.cancel(order_id, 10_000, "cnl_1", "partial cancellation cnl_1")
+    assert part is not None and (part.status, part.balance_amount) == ("PARTIAL_CANCELED", 20_000)
+    assert await bnpl.cancel(order_id, 10_000, "cnl_1", "partial cancellation cnl_1") == part  # sent again
+    other = await bnpl.cancel(order_id, 10_000, "cnl_2", "partial cancellation cnl_2")
+    assert other is not None and other.balance_amount == 10_000
+    with pytest.raises(DomainError):
+        await bnpl.cancel(order_id, 10_001, "cnl_3", "too much")
+    rest = await bnpl.cancel(order_id)
+    assert rest is not None and (rest.status, rest.balance_amount) == ("CANCELED", 0)
+    found = await bnpl.lookup(order_id)
+    assert found is not None
+    assert [(c.amount, c.reason) for c in found.cancels] == [
+        (10_000, "partial cancellation cnl_1"),
+        (10_000, "partial cancellation cnl_2"),
+        (10_000, "cancelled"),
+    ]

@@ -108,6 +108,15 @@ async def test_points_account_port(world: World) -> None:
     assert (type(err), err.code, err.extra) == (DomainError, "POINTS_REFUNDED", {})
 
 
+async def test_points_account_partial_refunds(world: World) -> None:
+    points = world.points
+    await points.use_points("m1", "o1", 2_000)
+    assert await points.refund_points("m1", "o1", 500, "cnl_1") == 500
+    assert await points.refund_points("m1", "o1", 500, "cnl_1") == 500  # the same refund again
+    assert await points.refund_points("m1", "o1", 700, "cnl_2") == 700
+    assert await points.balance("m1") == 4_200
+
+
 async def test_points_account_errors(world: World) -> None:
     points = world.points
     err = await raised(points.use_points("m1", "o2", 6_000))

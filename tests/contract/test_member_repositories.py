@@ -45,10 +45,15 @@ def member(n: int = 1, email: str | None = None, balance: int = 0) -> Member:
 
 
 def entry(
-    n: int, member_id: str = "mem_001", delta: int = 100, order_id: str | None = None, kind: str = "GRANT"
+    n: int,
+    member_id: str = "mem_001",
+    delta: int = 100,
+    order_id: str | None = None,
+    kind: str = "GRANT",
+    refund_id: str = "",
 ) -> LedgerEntry:
     return LedgerEntry(
-        f"pnt_{n:03d}", member_id, delta, 1_000, "why", order_id, kind, T0 + timedelta(seconds=n)
+        f"pnt_{n:03d}", member_id, delta, 1_000, "why", order_id, kind, T0 + timedelta(seconds=n), refund_id
     )
 
 
@@ -108,16 +113,39 @@ async def test_each_order_has_at_most_one_entry_per_kind(uow: UoW) -> None:
         assert await w.ledger.add(entry(3, order_id="ord_1", kind="ORDER_REFUND"))
         assert await w.ledger.add(entry(4)) and await w.ledger.add(entry(5))  # grants have no order
     async with uow() as w:
-        assert await w.ledger.of_order("ord_1") == {
-            "ORDER_USE": entry(1, order_id="ord_1", kind="ORDER_USE", delta=-100),
-            "ORDER_REFUND": entry(3, order_id="ord_1", kind="ORDER_REFUND"),
-        }
-        assert await w.ledger.of_order("ord_2") == {}
+        assert await w.ledger.of_order("ord_1") == [
+            entry(1, order_id="ord_1", kind="ORDER_USE", delta=-100),
+            entry(3, order_id="ord_1", kind="ORDER_REFUND"),
+        ]
+        assert await w.ledger.of_order("ord_2") == []
         assert [e.id for e in await w.ledger.newest("mem_001", 10, None)] == [
             "pnt_005",
             "pnt_004",
             "pnt_003",
             "pnt_001",
+        ]
+
+
+async def test_partial_refunds_of_an_order_are_one_entry_per_refund_id(uow: UoW) -> None:
+    async with uow() as w:
+        assert await w.ledger.add(entry(1, order_id="ord_1", kind="ORDER_USE", delta=-900))
+        assert await w.ledger.add(
+            entry(2, order_id="ord_1", kind="ORDER_REFUND", delta=300, refund_id="cnl_a")
+        )
+        assert await w.ledger.add(
+            entry(3, order_id="ord_1", kind="ORDER_REFUND", delta=300, refund_id="cnl_b")
+        )
+        assert not await w.ledger.add(
+            entry(4, order_id="ord_1", kind="ORDER_REFUND", delta=300, refund_id="cnl_b")
+        )
+        assert await w.ledger.add(entry(5, order_id="ord_1", kind="ORDER_REFUND", delta=300))
+        assert not await w.ledger.add(entry(6, order_id="ord_1", kind="ORDER_REFUND", delta=1))
+    async with uow() as w:
+        assert [(e.id, e.refund_id) for e in await w.ledger.of_order("ord_1")] == [
+            ("pnt_001", ""),
+            ("pnt_002", "cnl_a"),
+            ("pnt_003", "cnl_b"),
+            ("pnt_005", ""),
         ]
 
 

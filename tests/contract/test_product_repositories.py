@@ -172,3 +172,33 @@ async def test_all_or_none_and_release_once_through_the_service(uow: UoW) -> Non
         (5, 5),
         (1, 1),
     ]
+
+
+async def test_a_partial_cancellation_gives_back_its_quantities_once_and_the_rest_at_the_end(
+    uow: UoW,
+) -> None:
+    service = ProductService(uow=uow, clock=ManualClock())
+    seller = await service.create_seller("Cafe Seoul")
+    mug = await service.create_product(seller.id, "Mug", 12_000, 5)
+    tea = await service.create_product(seller.id, "Tea", 8_000, 3)
+    await service.reserve_stock("ord_1", [(mug.id, 4), (tea.id, 3)])
+    partly = event(
+        "OrderPartiallyCancelled",
+        "ord_1",
+        T0,
+        member_id="mem_1",
+        cancellation_id="cnl_1",
+        items=[{"product_id": mug.id, "quantity": 1}, {"product_id": tea.id, "quantity": 3}],
+        refund_amount=36_000,
+        refunds=[{"method": "PG", "amount": 36_000}],
+    )
+    await asyncio.gather(service.handle(partly), service.handle(partly))
+    assert [p.stock for p in await service.get_products([mug.id, tea.id])] == [2, 3]
+    async with uow() as w:
+        held_now = {r.product_id: (r.quantity, r.status) for r in await w.reservations.of_order("ord_1")}
+    assert held_now == {mug.id: (3, "RESERVED"), tea.id: (0, "RESERVED")}  # held until the order ends
+    await service.handle(event("OrderCancelled", "ord_1", T0, member_id="mem_1"))
+    assert [(p.stock, p.stock_received) for p in await service.get_products([mug.id, tea.id])] == [
+        (5, 5),
+        (3, 3),
+    ]

@@ -98,12 +98,19 @@ class Api:
         return await self.http.get(f"/api/v1{path}", headers=member.headers)
 
     async def cancel(
-        self, member: Member, order_id: str, key: str | None = None, wait: int | None = 5
+        self,
+        member: Member,
+        order_id: str,
+        key: str | None = None,
+        wait: int | None = 5,
+        items: list[dict[str, Any]] | None = None,
     ) -> httpx.Response:
+        """Cancel the whole order, or with `items` those quantities of it (SPEC §10.3)."""
         headers = {**member.headers, "Idempotency-Key": key or uuid.uuid4().hex}
         if wait:
             headers["Prefer"] = f"wait={wait}"
-        return await self.http.post(f"/api/v1/orders/{order_id}/cancel", headers=headers)
+        body = None if items is None else {"items": items}
+        return await self.http.post(f"/api/v1/orders/{order_id}/cancel", headers=headers, json=body)
 
 
 def pg(amount: int, key: str = "pk_test_ok") -> dict[str, Any]:

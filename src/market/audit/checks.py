@@ -17,7 +17,9 @@ from market.kernel.db import Database, Row
 
 LIVE = {"PENDING", "PAID", "CANCELLING"}
 SETTLED = {"PAID", "FAILED", "CANCELLED"}
+ENDED = {"FAILED", "CANCELLED"}
 CAPTURED = {"DONE", "PARTIAL_CANCELED"}
+CONTRACTED = {"APPROVED", "PARTIAL_CANCELED"}
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Snapshot:
     payments: list[Row] = field(default_factory=list)
     coupons: list[Row] = field(default_factory=list)
     captures: list[Row] = field(default_factory=list)
+    contracts: list[Row] = field(default_factory=list)
     outbox_backlog: int = 0
 
 
@@ -41,18 +44,24 @@ async def _rows(db: Database, sql: str) -> list[Row]:
 async def read_snapshot(dbs: dict[str, Database]) -> Snapshot:
     s = Snapshot()
     s.members = await _rows(dbs["member"], "SELECT id, point_balance FROM members")
-    s.ledger = await _rows(dbs["member"], "SELECT member_id, delta, order_id, kind FROM point_ledger")
+    s.ledger = await _rows(
+        dbs["member"], "SELECT member_id, delta, order_id, kind, refund_id FROM point_ledger"
+    )
     s.products = await _rows(dbs["product"], "SELECT id, stock, stock_received FROM products")
     s.reservations = await _rows(
         dbs["product"], "SELECT order_id, product_id, quantity, status FROM reservations"
     )
     s.orders = await _rows(
-        dbs["order"], "SELECT id, status, total_amount, items, payments, updated_at FROM orders"
+        dbs["order"],
+        "SELECT id, status, total_amount, items, payments, updated_at, cancellations FROM orders",
     )
     s.payments = await _rows(dbs["payment"], "SELECT order_id, status, total_amount, legs FROM payments")
     s.coupons = await _rows(dbs["payment"], "SELECT id, status, order_id FROM issued_coupons")
     s.captures = await _rows(
         dbs["pg"], "SELECT order_id, amount, balance_amount, status FROM sandbox_card_payments"
+    )
+    s.contracts = await _rows(
+        dbs["pg"], "SELECT order_id, amount, balance_amount, status FROM sandbox_bnpl_payments"
     )
     for name in ("order", "payment"):
         s.outbox_backlog += len(await _rows(dbs[name], "SELECT seq FROM outbox"))
@@ -101,8 +110,12 @@ def check_points(s: Snapshot) -> list[str]:
             out.append(f"points: {m['id']} has a negative balance {m['point_balance']}")
         if m["point_balance"] != sums[m["id"]]:
             out.append(f"points: {m['id']} balance {m['point_balance']} != ledger sum {sums[m['id']]}")
-    twice = Counter((e["order_id"], e["kind"]) for e in s.ledger if e["order_id"])
-    out += [f"points: order {o} has {n} {k} ledger rows" for (o, k), n in twice.items() if n > 1]
+    twice = Counter((e["order_id"], e["kind"], e.get("refund_id") or "") for e in s.ledger if e["order_id"])
+    out += [
+        f"points: order {o} has {n} {k} ledger rows" + (f" for refund {r}" if r else "")
+        for (o, k, r), n in twice.items()
+        if n > 1
+    ]
     order_status = {o["id"]: o["status"] for o in s.orders}
     net: Counter[str] = Counter()
     for e in s.ledger:
@@ -131,23 +144,75 @@ def check_coupons(s: Snapshot) -> list[str]:
         c = status.get(coupon_id)
         if c is not None and (c["status"] != "USED" or c["order_id"] != ids[0]):
             out.append(f"coupons: {coupon_id} pays order {ids[0]} but is {c['status']} for {c['order_id']}")
+    # A failed or cancelled order lets go of its coupon (an expired one comes back EXPIRED).
+    order_status = {o["id"]: o["status"] for o in s.orders}
+    out += [
+        f"coupons: {c['id']} is left USED by {order_status[c['order_id']]} order {c['order_id']}"
+        for c in s.coupons
+        if c["status"] == "USED" and order_status.get(c["order_id"]) in ENDED
+    ]
     return out
 
 
-def check_card(s: Snapshot) -> list[str]:
+def _held_by_provider(s: Snapshot, kind: str, method: str, held: list[Row], live: set[str]) -> list[str]:
+    """Every charge the provider holds belongs to a PAID/CANCELLING order, or is cancelled; every PAID
+    order's charge holds exactly its leg's amount less what was refunded."""
     out = []
     orders = {o["id"]: o for o in s.orders}
-    captured = {c["order_id"]: c for c in s.captures if c["status"] in CAPTURED}
-    for order_id, c in captured.items():
+    by_order = {c["order_id"]: c for c in held if c["status"] in live}
+    for order_id, c in by_order.items():
         status = orders[order_id]["status"] if order_id in orders else "unknown"
         if status not in {"PAID", "CANCELLING"}:
-            out.append(f"card: {c['balance_amount']} won captured for order {order_id} which is {status}")
+            out.append(f"{kind}: {_balance(c)} won captured for order {order_id} which is {status}")
     for o in s.orders:
-        pg = [leg for leg in _legs(o) if leg.get("method") == "PG"]
-        if o["status"] == "PAID" and pg:
-            capture = captured.get(o["id"])
-            if capture is None or capture["balance_amount"] != pg[0]["amount"]:
-                out.append(f"card: PAID order {o['id']} lacks its capture of {pg[0]['amount']} won")
+        legs = [leg for leg in _legs(o) if leg.get("method") == method]
+        if o["status"] == "PAID" and legs and settled(o):  # a refund under way moves the balance first
+            due = legs[0]["amount"] - legs[0].get("refunded_amount", 0)
+            charge = by_order.get(o["id"])
+            if charge is None or _balance(charge) != due:
+                out.append(f"{kind}: PAID order {o['id']} lacks its capture of {due} won")
+    return out
+
+
+def _balance(c: Row) -> int:
+    """A charge's balance (a BNPL contract from before balances were kept has none: its amount)."""
+    return int(c["amount"] if c["balance_amount"] is None else c["balance_amount"])
+
+
+def check_card(s: Snapshot) -> list[str]:
+    return _held_by_provider(s, "card", "PG", s.captures, CAPTURED)
+
+
+def check_bnpl(s: Snapshot) -> list[str]:
+    return _held_by_provider(s, "bnpl", "BNPL", s.contracts, CONTRACTED)
+
+
+def check_refunds(s: Snapshot) -> list[str]:
+    """SPEC §10.3: what the legs still hold is what is still open, for every paid or cancelled order; no
+    leg gave back more than it took; the order and its payment agree on each leg's refund."""
+    out = []
+    payments = {p["order_id"]: p for p in s.payments}
+    for o in s.orders:
+        if o["status"] not in ("PAID", "CANCELLED"):
+            continue
+        legs = _legs(o)
+        held = sum(leg["amount"] - leg.get("refunded_amount", 0) for leg in legs)
+        items = json.loads(o.get("items") or "[]")
+        cancelled = sum(i["unit_price"] * i.get("cancelled_quantity", 0) for i in items)
+        still_open = o["total_amount"] - cancelled
+        if held != still_open:
+            out.append(f"refunds: order {o['id']}'s legs hold {held} won but {still_open} won are open")
+        out += [
+            f"refunds: order {o['id']}'s {leg['method']} leg gave back {leg['refunded_amount']} of {leg['amount']}"
+            for leg in legs
+            if not 0 <= leg.get("refunded_amount", 0) <= leg["amount"]
+        ]
+        payment = payments.get(o["id"])
+        if payment is not None and o.get("cancellations") and settled(o):
+            paid = {leg["method"]: leg["refunded_amount"] for leg in json.loads(payment["legs"])}
+            ours = {leg["method"]: leg.get("refunded_amount", 0) for leg in legs}
+            if paid != ours:
+                out.append(f"refunds: order {o['id']} refunded {ours} but its payment {paid}")
     return out
 
 
@@ -168,16 +233,24 @@ def check_totals(s: Snapshot) -> list[str]:
     return out
 
 
+def settled(order: Row) -> bool:
+    """PAID, FAILED or CANCELLED, with no cancellation under way."""
+    pending = any(c.get("refunded_at") is None for c in json.loads(order.get("cancellations") or "[]"))
+    return order["status"] in SETTLED and not pending
+
+
 def check_liveness(s: Snapshot, now: datetime, limit: timedelta = timedelta(seconds=60)) -> list[str]:
     out = []
     for o in s.orders:
         updated = parse_iso(o["updated_at"])
-        if o["status"] not in SETTLED and updated is not None and now - updated > limit:
-            out.append(f"liveness: order {o['id']} has been {o['status']} since {o['updated_at']}")
+        if not settled(o) and updated is not None and now - updated > limit:
+            out.append(
+                f"liveness: order {o['id']} has been {o['status']} (unsettled) since {o['updated_at']}"
+            )
     return out
 
 
-CHECKS = (check_stock, check_points, check_coupons, check_card, check_totals)
+CHECKS = (check_stock, check_points, check_coupons, check_card, check_bnpl, check_totals, check_refunds)
 
 
 def violations(s: Snapshot, now: datetime) -> list[str]:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from market.audit.checks import SETTLED, Snapshot, read_snapshot, violations
+from market.audit.checks import Snapshot, read_snapshot, settled, violations
 from market.kernel.db import Database
 
 
@@ -44,7 +44,7 @@ async def audit(dbs: dict[str, Database], wait_seconds: float = 0.0) -> AuditRep
     deadline = time.monotonic() + wait_seconds
     while True:
         snap = await read_snapshot(dbs)
-        unsettled = sum(1 for o in snap.orders if o["status"] not in SETTLED)
+        unsettled = sum(1 for o in snap.orders if not settled(o))
         if _quiet(snap, unsettled) or time.monotonic() >= deadline:
             break
         await asyncio.sleep(0.25)

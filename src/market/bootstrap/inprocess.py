@@ -34,8 +34,10 @@ class InProcessMembers:
     async def use_points(self, member_id: str, order_id: str, amount: int) -> None:
         await self._members.use_points(member_id, order_id, amount)
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
-        return int(await self._members.refund_points(member_id, order_id))
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
+        return int(await self._members.refund_points(member_id, order_id, amount, refund_id))
 
 
 class InProcessCatalog:

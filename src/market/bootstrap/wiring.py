@@ -164,9 +164,9 @@ def order(a: Adapters) -> Built:
         cached = CachedCatalog(catalog, a.cache("catalog"), ttl_seconds=s.catalog_cache_seconds)
         catalog, consumers[PRODUCT_EVENTS] = cached, CatalogInvalidation(cached)
 
-    async def statuses(order_ids: Any) -> dict[str, str]:
+    async def versions(order_ids: Any) -> dict[str, str]:
         async with uow() as unit:
-            return await unit.orders.statuses(order_ids)
+            return await unit.orders.versions(order_ids)
 
     service = OrderService(
         uow=uow,
@@ -174,7 +174,7 @@ def order(a: Adapters) -> Built:
         members=a.members(),
         catalog=catalog,
         coupons=a.coupons(),
-        watch=StatusWatch(statuses),
+        watch=StatusWatch(versions),
         stuck_after=timedelta(seconds=s.order_stuck_seconds),
     )
     return Built(service, [order_rest.router(service, Auth(token_settings(s)))], consumers=consumers)

@@ -19,6 +19,7 @@ from market.kernel import codec
 from market.kernel.clock import iso
 from market.kernel.money import Won
 from market.kernel.plan import Leg, Method
+from market.kernel.refunds import Share
 
 ORDER_EVENTS = "order.events"
 PAYMENT_EVENTS = "payment.events"
@@ -41,6 +42,14 @@ class LineBought:
     unit_price: Won
     seller_id: str = ""
     name: str = ""
+
+
+@dataclass(frozen=True)
+class LineCancelled:
+    """A quantity of one product of an order, cancelled."""
+
+    product_id: str
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,42 @@ class OrderCancellationRequested:
 
 @dataclass(frozen=True)
 class OrderCancelled:
+    """The order is CANCELLED: nothing of it is open. `items` and `refund_amount` are what its last
+    cancellation cancelled and refunded (absent, `()` and None, from events written before they existed)."""
+
     TYPE: ClassVar[str] = "OrderCancelled"
     VERSION: ClassVar[int] = 1
     TOPIC: ClassVar[str] = ORDER_EVENTS
     member_id: str
+    items: tuple[LineCancelled, ...] = ()
+    refund_amount: Won | None = None
+
+
+@dataclass(frozen=True)
+class OrderPartialCancellationRequested:
+    """Part of a PAID order is to be cancelled (SPEC §10.3): refund `refund_amount` won over its legs."""
+
+    TYPE: ClassVar[str] = "OrderPartialCancellationRequested"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+    cancellation_id: str
+    items: tuple[LineCancelled, ...]
+    refund_amount: Won
+
+
+@dataclass(frozen=True)
+class OrderPartiallyCancelled:
+    """Part of the order was cancelled and refunded; the order stays PAID. `refunds`: each leg's share."""
+
+    TYPE: ClassVar[str] = "OrderPartiallyCancelled"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = ORDER_EVENTS
+    member_id: str
+    cancellation_id: str
+    items: tuple[LineCancelled, ...]
+    refund_amount: Won
+    refunds: tuple[Share, ...]
 
 
 @dataclass(frozen=True)
@@ -134,15 +175,31 @@ class ProductChanged:
     status: str
 
 
+@dataclass(frozen=True)
+class PaymentPartiallyRefunded:
+    """The refund of a partial cancellation went through: what each leg gave back."""
+
+    TYPE: ClassVar[str] = "PaymentPartiallyRefunded"
+    VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = PAYMENT_EVENTS
+    member_id: str
+    cancellation_id: str
+    refunds: tuple[Share, ...]
+    refunded_at: datetime
+
+
 Event = (
     OrderCreated
     | OrderFailed
     | OrderCancellationRequested
     | OrderCancelled
+    | OrderPartialCancellationRequested
+    | OrderPartiallyCancelled
     | PaymentCompleted
     | PaymentFailed
     | PaymentRefunded
     | ProductChanged
+    | PaymentPartiallyRefunded
 )
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
@@ -151,10 +208,13 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         OrderFailed,
         OrderCancellationRequested,
         OrderCancelled,
+        OrderPartialCancellationRequested,
+        OrderPartiallyCancelled,
         PaymentCompleted,
         PaymentFailed,
         PaymentRefunded,
         ProductChanged,
+        PaymentPartiallyRefunded,
     )
 }
 TOPIC_OF = {type_: cls.TOPIC for (type_, _), cls in EVENT_TYPES.items()}

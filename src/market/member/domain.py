@@ -18,6 +18,7 @@ RETIRED = "RETIRED"  # an account that can no longer sign in (the demo accounts 
 GRANT = "GRANT"
 ORDER_USE = "ORDER_USE"
 ORDER_REFUND = "ORDER_REFUND"
+REFUND = "REFUND"  # the reason of a refund's ledger entry, as the member reads it (SPEC §10.3)
 
 # The languages a member's messages (the notification e-mails) are written in; Korean unless chosen.
 LOCALES = ("ko", "en")
@@ -50,7 +51,9 @@ class Member:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One movement of a member's points; `balance_after` is the balance once it applied."""
+    """One movement of a member's points; `balance_after` is the balance once it applied. An order has at
+    most one entry per kind and `refund_id`: a partial cancellation's refund is named by its id, the
+    refund of all the order still holds by none ("")."""
 
     id: str
     member_id: str
@@ -60,6 +63,7 @@ class LedgerEntry:
     order_id: str | None
     kind: str
     created_at: datetime
+    refund_id: str = ""
 
 
 def invalid(field: str, message: str) -> DomainError:

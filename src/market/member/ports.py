@@ -41,11 +41,12 @@ class MemberRepository(Protocol):
 
 class LedgerRepository(Protocol):
     async def add(self, entry: LedgerEntry) -> bool:
-        """Record an entry; False (nothing recorded) when its order already has an entry of its kind."""
+        """Record an entry; False (nothing recorded) when its order already has an entry of its kind and
+        refund id."""
         ...
 
-    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
-        """The entries recorded for an order, by kind (at most one per kind; empty if none)."""
+    async def of_order(self, order_id: str) -> list[LedgerEntry]:
+        """The entries recorded for an order (at most one per kind and refund id), oldest first."""
         ...
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:

@@ -15,6 +15,7 @@ from market.member.domain import (
     MEMBER,
     ORDER_REFUND,
     ORDER_USE,
+    REFUND,
     RETIRED,
     AccessToken,
     LedgerEntry,
@@ -163,32 +164,47 @@ class MemberService:
         check_points(amount)
         async with self._uow() as uow:
             member = await self._locked(uow, member_id)
-            entries = await uow.ledger.of_order(order_id)
-            if ORDER_REFUND in entries:
+            kinds = {e.kind for e in await uow.ledger.of_order(order_id)}
+            if ORDER_REFUND in kinds:
                 raise DomainError("POINTS_REFUNDED", f"the points of order {order_id} were already refunded")
-            if ORDER_USE in entries:
+            if ORDER_USE in kinds:
                 return
             if member.point_balance < amount:
                 raise _insufficient(amount, member.point_balance)
             await self._move(uow, member, -amount, ORDER_USE, "used for an order", order_id)
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
-        """Give back what an order took, once; the points given back (0 if it took none).
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
+        """Give back what an order still holds (`amount` None), once; or, for a partial cancellation,
+        `amount` of it, once per `refund_id`. The points given back (0 if it took none).
 
         A retry returns the same number without moving the balance again. A refund of an order that
-        took nothing is recorded too, so that a use arriving late for it is refused.
+        took nothing is recorded too, so that a use arriving late for it is refused. More than the order
+        still holds is POINTS_REFUND_EXCEEDED.
         """
+        if amount is not None:
+            check_points(amount)
+            if not refund_id:
+                raise DomainError("VALIDATION_ERROR", "a partial refund of points names its refund")
+        key = refund_id if amount is not None else ""
         async with self._uow() as uow:
             member = await self._locked(uow, member_id)
             entries = await uow.ledger.of_order(order_id)
-            if (refund := entries.get(ORDER_REFUND)) is not None:
-                return refund.delta
-            used = entries.get(ORDER_USE)
+            refunds = [e for e in entries if e.kind == ORDER_REFUND]
+            if (done := next((e for e in refunds if e.refund_id == key), None)) is not None:
+                return done.delta
+            used = next((e for e in entries if e.kind == ORDER_USE), None)
             if used is not None and used.member_id != member_id:
                 raise NotFound("points of this order")
-            amount = -used.delta if used is not None else 0
-            await self._move(uow, member, amount, ORDER_REFUND, "refunded from an order", order_id)
-        return amount
+            held = (-used.delta if used is not None else 0) - sum(e.delta for e in refunds)
+            given = held if amount is None else amount
+            if given > held:
+                raise DomainError(
+                    "POINTS_REFUND_EXCEEDED", f"order {order_id} holds {held} points, not {given}"
+                )
+            await self._move(uow, member, given, ORDER_REFUND, REFUND, order_id, key)
+        return given
 
     async def grant_points(self, member_id: str, amount: int, reason: str) -> Member:
         """Give (or, with a negative amount, take back) points; the balance never goes below 0."""
@@ -230,7 +246,14 @@ class MemberService:
         return member
 
     async def _move(
-        self, uow: UnitOfWork, member: Member, delta: int, kind: str, reason: str, order_id: str | None
+        self,
+        uow: UnitOfWork,
+        member: Member,
+        delta: int,
+        kind: str,
+        reason: str,
+        order_id: str | None,
+        refund_id: str = "",
     ) -> LedgerEntry:
         """Move the balance and record it in the ledger, in the caller's unit of work.
 
@@ -241,7 +264,7 @@ class MemberService:
             raise _insufficient(-delta, member.point_balance)
         balance = member.point_balance + delta
         entry = LedgerEntry(
-            new_id("pnt"), member.id, delta, balance, reason, order_id, kind, self._clock.now()
+            new_id("pnt"), member.id, delta, balance, reason, order_id, kind, self._clock.now(), refund_id
         )
         if not await uow.ledger.add(entry):
             raise DomainError("CONFLICT", f"order {order_id} already has a {kind} entry; retry")

@@ -41,8 +41,8 @@ class OrderRepository(Protocol):
         """Write back an order whose timeline alone changed."""
         ...
 
-    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
-        """The status of each of these orders that exists."""
+    async def versions(self, order_ids: Sequence[str]) -> dict[str, str]:
+        """The version (`Order.version`: when it last changed) of each of these orders that exists."""
         ...
 
 
@@ -164,6 +164,6 @@ class StatusWatch(Protocol):
         ...
 
     async def wait(self, order_id: str, seen: str, timeout: float) -> Order | None:  # noqa: ASYNC109
-        """The order `notify` is called with; None once its status is no longer `seen` (read it again) or
-        after `timeout` seconds, whichever comes first."""
+        """The order `notify` is called with; None once its version (`Order.version`) is no longer `seen`
+        (read it again) or after `timeout` seconds, whichever comes first."""
         ...

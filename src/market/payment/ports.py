@@ -111,9 +111,21 @@ class PointsAccount(Protocol):
         """Take points for an order, once per order id; raises DomainError INSUFFICIENT_POINTS."""
         ...
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
-        """Give back what the order took, once; what was given back (0 if it took nothing)."""
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
+        """Give back what the order still holds (`amount` None), once per order; or `amount` of it, once per
+        `refund_id` (a partial cancellation). What was given back; a repeat answers the same, moving nothing."""
         ...
+
+
+@dataclass(frozen=True)
+class Cancel:
+    """One cancel of a card charge or a BNPL contract, as the provider lists it."""
+
+    transaction_key: str
+    amount: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ class CardCharge:
     total_amount: int
     balance_amount: int
     approved_at: datetime | None = None
+    cancels: tuple[Cancel, ...] = ()
 
 
 DONE = "DONE"
@@ -140,8 +153,11 @@ class CardGateway(Protocol):
         """Charge the card the client authorised (`payment_key`) for the order; safe to retry."""
         ...
 
-    async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
-        """Cancel the whole remaining balance (amount None) or part of it; cancelling twice is harmless."""
+    async def cancel(
+        self, pg_payment_key: str, reason: str, amount: int | None = None, request_id: str | None = None
+    ) -> CardCharge:
+        """Cancel the whole remaining balance (amount None) or part of it. The same cancel sent twice is
+        done once: the balance's cancel is one per charge, a partial one is one per `request_id`."""
         ...
 
     async def lookup(self, order_id: str) -> CardCharge | None:
@@ -154,7 +170,9 @@ class BnplContract:
     contract_id: str
     order_id: str
     amount: int
-    status: str  # APPROVED | CANCELED
+    status: str  # APPROVED | PARTIAL_CANCELED | CANCELED
+    balance_amount: int | None = None
+    cancels: tuple[Cancel, ...] = ()
 
 
 class BnplGateway(Protocol):
@@ -162,8 +180,11 @@ class BnplGateway(Protocol):
 
     async def approve(self, payment_key: str, order_id: str, member_id: str, amount: int) -> BnplContract: ...
 
-    async def cancel(self, order_id: str) -> BnplContract | None:
-        """Cancel the order's contract (harmless when already cancelled); None if there is none."""
+    async def cancel(
+        self, order_id: str, amount: int | None = None, request_id: str | None = None, reason: str = ""
+    ) -> BnplContract | None:
+        """Cancel the order's contract (amount None; harmless when already cancelled) or `amount` of it,
+        once per `request_id`; None if there is none."""
         ...
 
     async def lookup(self, order_id: str) -> BnplContract | None: ...

@@ -53,7 +53,7 @@ ROUTES: list[tuple[str, re.Pattern[str], bool, Route]] = [
     ("GET", re.compile(r"/v1/payments/orders/([^/]+)"), False, lambda s, m, b, k: s.payment_by_order(unquote(m[1]))),
     ("GET", re.compile(r"/v1/payments/([^/]+)"), False, lambda s, m, b, k: s.payment(unquote(m[1]))),
     ("POST", re.compile(r"/v1/bnpl/approvals"), True, lambda s, m, b, k: s.bnpl_approve(b, k)),
-    ("POST", re.compile(r"/v1/bnpl/orders/([^/]+)/cancel"), False, lambda s, m, b, k: s.bnpl_cancel(unquote(m[1]), k)),
+    ("POST", re.compile(r"/v1/bnpl/orders/([^/]+)/cancel"), False, lambda s, m, b, k: s.bnpl_cancel(unquote(m[1]), k, b)),
     ("GET", re.compile(r"/v1/bnpl/orders/([^/]+)"), False, lambda s, m, b, k: s.bnpl_by_order(unquote(m[1]))),
 ]  # fmt: skip
 NOT_FOUND_ROUTE = (404, "NOT_FOUND", "No such API.")
@@ -112,19 +112,21 @@ class Sandbox:
             "bnpl-approve", idempotency_key, lambda tx: bnpl.approve(tx, self._clock.now(), body)
         )
 
-    async def bnpl_cancel(self, order_id: str, idempotency_key: str | None = None) -> Reply:
-        """POST /v1/bnpl/orders/{orderId}/cancel; cancelling a cancelled contract answers it again."""
+    async def bnpl_cancel(
+        self, order_id: str, idempotency_key: str | None = None, body: Mapping[str, Any] | None = None
+    ) -> Reply:
+        """POST /v1/bnpl/orders/{orderId}/cancel {cancelAmount?, cancelReason?}: the balance (cancelling a
+        cancelled contract answers it again), or part of it."""
         return await self._once(
-            "bnpl-cancel", idempotency_key, lambda tx: bnpl.cancel(tx, self._clock.now(), order_id)
+            "bnpl-cancel",
+            idempotency_key,
+            lambda tx: bnpl.cancel(tx, self._clock.now(), order_id, body or {}),
         )
 
     async def bnpl_by_order(self, order_id: str) -> Reply:
         """GET /v1/bnpl/orders/{orderId}."""
         async with self.db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT * FROM sandbox_bnpl_payments WHERE order_id = :o", {"o": order_id}
-            )
-        return fail(wire.NOT_FOUND_CONTRACT) if row is None else Reply(200, wire.bnpl_contract(row))
+            return await bnpl.reply(tx, order_id)
 
     async def _once(self, operation: str, key: str | None, run: Operation) -> Reply:
         """Run a POST in one transaction, answering a repeated idempotency key with the stored answer."""

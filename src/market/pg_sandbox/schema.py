@@ -44,5 +44,18 @@ CREATE TABLE sandbox_faults (
     served_at VARCHAR(32) NOT NULL,
     PRIMARY KEY (order_id, fault)
 )
-"""
+""",
+    # BNPL contracts cancelled in part (SPEC §10.3): a balance, and their cancels listed like a card's.
+    """
+ALTER TABLE sandbox_bnpl_payments ADD COLUMN balance_amount BIGINT NULL;
+CREATE TABLE sandbox_bnpl_cancels (
+    transaction_key VARCHAR(64) PRIMARY KEY,
+    contract_id VARCHAR(64) NOT NULL,
+    cancel_amount BIGINT NOT NULL,
+    cancel_reason VARCHAR(200) NOT NULL,
+    refundable_amount BIGINT NOT NULL,
+    canceled_at VARCHAR(32) NOT NULL
+);
+CREATE INDEX sandbox_bnpl_cancels_by_contract ON sandbox_bnpl_cancels (contract_id)
+""",
 ]

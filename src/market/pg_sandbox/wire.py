@@ -129,16 +129,18 @@ def _cancel(c: Row) -> dict[str, Any]:
     }
 
 
-def bnpl_contract(row: Row) -> dict[str, Any]:
+def bnpl_contract(row: Row, cancels: list[Row]) -> dict[str, Any]:
     return {
         "contractId": row["contract_id"],
         "orderId": row["order_id"],
         "memberId": row["member_id"],
         "amount": int(row["amount"]),
+        "balanceAmount": int(row["balance_amount"]),
         "currency": "KRW",
         "status": row["status"],
         "approvedAt": kst(row["approved_at"]),
         "canceledAt": kst(row["canceled_at"]),
+        "cancels": [_cancel(c) for c in cancels] or None,
     }
 
 

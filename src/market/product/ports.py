@@ -56,6 +56,11 @@ class ReservationRepository(Protocol):
         """Mark a held reservation released; False if it was not held (already released)."""
         ...
 
+    async def release_part(self, order_id: str, product_id: str, quantity: int) -> bool:
+        """Take `quantity` off a held reservation, which stays held (perhaps of 0) until its order ends;
+        False (nothing changed) if it is not held or holds less."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: commits when its block ends normally, rolls back when it raises."""

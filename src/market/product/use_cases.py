@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, NotFound
-from market.kernel.events import Envelope, ProductChanged, envelope
+from market.kernel.events import Envelope, MalformedEvent, OrderPartiallyCancelled, ProductChanged, envelope
 from market.kernel.ids import new_id
 from market.product.domain import (
     ON_SALE,
@@ -23,8 +24,12 @@ from market.product.domain import (
 )
 from market.product.ports import UnitOfWork, UnitOfWorkFactory
 
+log = logging.getLogger("market.product")
+
 # The order events after which an order holds no stock any more.
 RELEASING_EVENTS = frozenset({"OrderFailed", "OrderCancelled"})
+# The order event after which an order holds less stock (SPEC §10.3).
+PART_RELEASING = "OrderPartiallyCancelled"
 # The reservation row that marks "released before anything was reserved" (see release_stock).
 NOTHING_RESERVED = ""
 
@@ -133,14 +138,18 @@ class ProductService:
             return await self._release(uow, order_id, self._clock.now())
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
-        """Consume order events: a failed or cancelled order gives its stock back, once per event; one
-        transaction for the batch."""
-        releasing = [e for e in envelopes if e.type in RELEASING_EVENTS]
+        """Consume order events: a failed or cancelled order gives its stock back, a partly cancelled one
+        the quantities cancelled, once per event; one transaction for the batch."""
+        releasing = [e for e in envelopes if e.type in RELEASING_EVENTS or e.type == PART_RELEASING]
         if not releasing:
             return
         async with self._uow() as uow:
             for envelope in releasing:
-                if await uow.inbox.claim(envelope):
+                if not await uow.inbox.claim(envelope):
+                    continue
+                if envelope.type == PART_RELEASING:
+                    await self._release_part(uow, envelope)
+                else:
                     await self._release(uow, envelope.order_id, self._clock.now())
 
     async def handle(self, envelope: Envelope) -> None:
@@ -167,6 +176,23 @@ class ProductService:
                     f"the price of {product.name} is now {product.price}",
                     product_id=product_id,
                     price=product.price,
+                )
+
+    async def _release_part(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        """Give back the quantities a partial cancellation cancelled; the rest stays held (sold)."""
+        try:
+            event = envelope.body()
+        except MalformedEvent as exc:
+            log.error("%s of %s cannot be read (%s); skipped", envelope.type, envelope.order_id, exc)
+            return
+        assert isinstance(event, OrderPartiallyCancelled)
+        now = self._clock.now()
+        for item in event.items:
+            if await uow.reservations.release_part(envelope.order_id, item.product_id, item.quantity):
+                await uow.products.put_back(item.product_id, item.quantity, now)
+            else:
+                log.warning(
+                    "order %s holds less than %d of %s", envelope.order_id, item.quantity, item.product_id
                 )
 
     async def _release(self, uow: UnitOfWork, order_id: str, now: datetime) -> bool:

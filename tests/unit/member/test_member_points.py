@@ -150,3 +150,27 @@ async def test_points_of_an_unknown_member_are_not_found(members: MemberService)
             await call
         assert caught.value.code == "NOT_FOUND"
     assert await members.get_member("mem_nobody") is None
+
+
+async def test_partial_refunds_give_back_each_part_once_and_the_rest_at_the_end(
+    members: MemberService, kim: Member, state: MemberState
+) -> None:
+    await members.use_points(kim.id, "ord_1", 3_000)
+    for _ in range(2):  # a retried partial refund moves nothing again
+        assert await members.refund_points(kim.id, "ord_1", 1_000, "cnl_1") == 1_000
+    assert await members.refund_points(kim.id, "ord_1", 500, "cnl_2") == 500
+    assert await balance(members, kim) == 8_500
+    with pytest.raises(DomainError) as refused:
+        await members.refund_points(kim.id, "ord_1", 1_501, "cnl_3")
+    assert refused.value.code == "POINTS_REFUND_EXCEEDED"
+    # The whole order's refund gives back what the order still holds.
+    assert await members.refund_points(kim.id, "ord_1") == 1_500
+    assert await members.refund_points(kim.id, "ord_1") == 1_500
+    assert await balance(members, kim) == 10_000
+    refunds = [e for e in await members.ledger(kim.id) if e.kind == "ORDER_REFUND"]
+    assert [(e.delta, e.reason, e.refund_id) for e in refunds] == [
+        (1_500, "REFUND", ""),
+        (500, "REFUND", "cnl_2"),
+        (1_000, "REFUND", "cnl_1"),
+    ]
+    assert_ledger_explains_balances(state)

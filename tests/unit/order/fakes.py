@@ -133,11 +133,11 @@ class World:
     def rewire(self, uow: UnitOfWorkFactory) -> None:
         """Rebuild the service over another unit-of-work factory (one that fails, say)."""
 
-        async def statuses(order_ids: Sequence[str]) -> dict[str, str]:
+        async def versions(order_ids: Sequence[str]) -> dict[str, str]:
             async with uow() as unit:
-                return await unit.orders.statuses(order_ids)
+                return await unit.orders.versions(order_ids)
 
-        self.watch = StatusWatch(statuses, interval=0.01)
+        self.watch = StatusWatch(versions, interval=0.01)
         self.service = OrderService(
             uow=uow,
             clock=self.clock,
@@ -201,6 +201,24 @@ class World:
             self.clock.now(),
             member_id=order.member_id,
             legs=legs,
+            refunded_at=iso(self.clock.now()),
+        )
+        await self.service.handle(envelope)
+        return envelope
+
+    async def refund_part(self, order: Order, refunds: dict[str, int] | None = None) -> Envelope:
+        """Play the payment service's answer to the order's pending partial cancellation: each leg gives
+        back the split the order previewed, unless `refunds` says otherwise."""
+        pending = order.pending_cancellation
+        assert pending is not None
+        shares = refunds or {r.method.value: r.amount for r in pending.refunds}
+        envelope = event(
+            "PaymentPartiallyRefunded",
+            order.id,
+            self.clock.now(),
+            member_id=order.member_id,
+            cancellation_id=pending.id,
+            refunds=[{"method": m, "amount": a} for m, a in shares.items()],
             refunded_at=iso(self.clock.now()),
         )
         await self.service.handle(envelope)

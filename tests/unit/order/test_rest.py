@@ -27,9 +27,10 @@ async def test_a_placed_order_is_201_with_its_location(http: httpx.AsyncClient) 
             "unit_price": 5_000,
             "quantity": 1,
             "line_amount": 5_000,
+            "cancelled_quantity": 0,
         }
     ]
-    assert order["payments"] == [{"method": "PG", "amount": 5_000, "status": "PENDING"}]
+    assert order["payments"] == [{"method": "PG", "amount": 5_000, "status": "PENDING", "refunded_amount": 0}]
     assert order["failure_reason"] is None and order["paid_at"] is None and order["cancelled_at"] is None
     assert [t["event"] for t in order["timeline"]] == ["ORDER_PLACED"]
     assert (await http.get(r.headers["location"], headers=ALICE)).json() == order

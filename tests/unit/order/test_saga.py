@@ -60,7 +60,11 @@ async def test_a_refund_cancels_the_order_and_announces_it(world: World) -> None
         "ORDER_CANCELLED",
     ]
     [announced] = world.events("OrderCancelled")
-    assert announced.payload == {"member_id": "mem_1"}
+    assert announced.payload == {
+        "member_id": "mem_1",
+        "items": [{"product_id": "prd_a", "quantity": 1}],
+        "refund_amount": 5_000,
+    }
 
 
 async def test_a_duplicate_delivery_of_each_event_changes_nothing(world: World) -> None:

@@ -21,7 +21,7 @@ from market.kernel.ids import new_id
 from market.payment.adapters.memory import MemoryState, memory_uow
 from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
 from market.payment.domain.payment import Payment
-from market.payment.ports import BnplContract, CardCharge
+from market.payment.ports import BnplContract, CardCharge, GatewayTimeout
 from market.payment.use_cases import PaymentService
 from market.pg_sandbox.core import MIGRATIONS, Sandbox
 from market.pg_sandbox.transport import InProcessTransport
@@ -38,6 +38,7 @@ class FakePoints:
     balances: dict[str, int] = field(default_factory=dict)
     taken: dict[str, int] = field(default_factory=dict)
     refunded: set[str] = field(default_factory=set)
+    parts: dict[tuple[str, str], int] = field(default_factory=dict)
     use_calls: int = 0
     down: set[str] = field(default_factory=set)  # operations that raise Unavailable: balance, use, refund
 
@@ -61,13 +62,21 @@ class FakePoints:
         self.balances[member_id] -= amount
         self.taken[order_id] = amount
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
         self._reach("refund")
+        if amount is not None:  # part of it, once per refund id
+            if (order_id, refund_id) not in self.parts:
+                self.parts[(order_id, refund_id)] = amount
+                self.balances[member_id] += amount
+            return self.parts[(order_id, refund_id)]
         if order_id not in self.taken or order_id in self.refunded:
             return 0
         self.refunded.add(order_id)
-        self.balances[member_id] += self.taken[order_id]
-        return self.taken[order_id]
+        held = self.taken[order_id] - sum(a for (o, _), a in self.parts.items() if o == order_id)
+        self.balances[member_id] += held
+        return held
 
 
 class FlakyCard:
@@ -78,6 +87,8 @@ class FlakyCard:
         self.down: set[str] = set()
         self.confirms = 0
         self.crash_after_confirm = False  # the charge is made, then the runner dies before hearing it
+        self.cancels = 0
+        self.lose_cancel_answers = 0  # this many cancels are done but their answers lost
 
     def _reach(self, operation: str) -> None:
         if operation in self.down:
@@ -91,9 +102,16 @@ class FlakyCard:
             raise Unavailable("PG")
         return charge
 
-    async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
+    async def cancel(
+        self, pg_payment_key: str, reason: str, amount: int | None = None, request_id: str | None = None
+    ) -> CardCharge:
         self._reach("cancel")
-        return await self.inner.cancel(pg_payment_key, reason, amount)
+        self.cancels += 1
+        charge = await self.inner.cancel(pg_payment_key, reason, amount, request_id)
+        if self.lose_cancel_answers:
+            self.lose_cancel_answers -= 1
+            raise GatewayTimeout("PG")  # cancelled, but the answer is lost
+        return charge
 
     async def lookup(self, order_id: str) -> CardCharge | None:
         self._reach("lookup")
@@ -148,6 +166,21 @@ class World:
 
     async def cancel(self, order_id: str, member_id: str) -> Envelope:
         envelope = event("OrderCancellationRequested", order_id, self.clock.now(), member_id=member_id)
+        await self.service.handle(envelope)
+        await self.service.idle()
+        return envelope
+
+    async def cancel_part(self, order_id: str, member_id: str, refund: int, cancellation_id: str) -> Envelope:
+        """Deliver an OrderPartialCancellationRequested asking for `refund` won back."""
+        envelope = event(
+            "OrderPartialCancellationRequested",
+            order_id,
+            self.clock.now(),
+            member_id=member_id,
+            cancellation_id=cancellation_id,
+            items=[{"product_id": "prd_1", "quantity": 1}],
+            refund_amount=refund,
+        )
         await self.service.handle(envelope)
         await self.service.idle()
         return envelope

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmarket/grpc_gen/v1/member.proto\x12\tmarket.v1\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\x8d\x01\n\x0eGetMemberReply\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x15\n\rpoint_balance\x18\x07 \x01(\x03\x12\x0e\n\x06locale\x18\x08 \x01(\t\"G\n\x10UsePointsRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\"\x10\n\x0eUsePointsReply\":\n\x13RefundPointsRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\"%\n\x11RefundPointsReply\x12\x10\n\x08refunded\x18\x01 \x01(\x03\x32\xe7\x01\n\rMemberService\x12\x43\n\tGetMember\x12\x1b.market.v1.GetMemberRequest\x1a\x19.market.v1.GetMemberReply\x12\x43\n\tUsePoints\x12\x1b.market.v1.UsePointsRequest\x1a\x19.market.v1.UsePointsReply\x12L\n\x0cRefundPoints\x12\x1e.market.v1.RefundPointsRequest\x1a\x1c.market.v1.RefundPointsReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fmarket/grpc_gen/v1/member.proto\x12\tmarket.v1\"%\n\x10GetMemberRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\"\x8d\x01\n\x0eGetMemberReply\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\n\n\x02id\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\x12\x15\n\rpoint_balance\x18\x07 \x01(\x03\x12\x0e\n\x06locale\x18\x08 \x01(\t\"G\n\x10UsePointsRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\"\x10\n\x0eUsePointsReply\"]\n\x13RefundPointsRequest\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61mount\x18\x03 \x01(\x03\x12\x11\n\trefund_id\x18\x04 \x01(\t\"%\n\x11RefundPointsReply\x12\x10\n\x08refunded\x18\x01 \x01(\x03\x32\xe7\x01\n\rMemberService\x12\x43\n\tGetMember\x12\x1b.market.v1.GetMemberRequest\x1a\x19.market.v1.GetMemberReply\x12\x43\n\tUsePoints\x12\x1b.market.v1.UsePointsRequest\x1a\x19.market.v1.UsePointsReply\x12L\n\x0cRefundPoints\x12\x1e.market.v1.RefundPointsRequest\x1a\x1c.market.v1.RefundPointsReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,9 +40,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USEPOINTSREPLY']._serialized_start=302
   _globals['_USEPOINTSREPLY']._serialized_end=318
   _globals['_REFUNDPOINTSREQUEST']._serialized_start=320
-  _globals['_REFUNDPOINTSREQUEST']._serialized_end=378
-  _globals['_REFUNDPOINTSREPLY']._serialized_start=380
-  _globals['_REFUNDPOINTSREPLY']._serialized_end=417
-  _globals['_MEMBERSERVICE']._serialized_start=420
-  _globals['_MEMBERSERVICE']._serialized_end=651
+  _globals['_REFUNDPOINTSREQUEST']._serialized_end=413
+  _globals['_REFUNDPOINTSREPLY']._serialized_start=415
+  _globals['_REFUNDPOINTSREPLY']._serialized_end=452
+  _globals['_MEMBERSERVICE']._serialized_start=455
+  _globals['_MEMBERSERVICE']._serialized_end=686
 # @@protoc_insertion_point(module_scope)

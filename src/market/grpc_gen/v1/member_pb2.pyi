@@ -45,12 +45,16 @@ class UsePointsReply(_message.Message):
     def __init__(self) -> None: ...
 
 class RefundPointsRequest(_message.Message):
-    __slots__ = ("member_id", "order_id")
+    __slots__ = ("member_id", "order_id", "amount", "refund_id")
     MEMBER_ID_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFUND_ID_FIELD_NUMBER: _ClassVar[int]
     member_id: str
     order_id: str
-    def __init__(self, member_id: _Optional[str] = ..., order_id: _Optional[str] = ...) -> None: ...
+    amount: int
+    refund_id: str
+    def __init__(self, member_id: _Optional[str] = ..., order_id: _Optional[str] = ..., amount: _Optional[int] = ..., refund_id: _Optional[str] = ...) -> None: ...
 
 class RefundPointsReply(_message.Message):
     __slots__ = ("refunded",)

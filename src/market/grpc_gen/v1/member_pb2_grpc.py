@@ -69,7 +69,7 @@ class MemberServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RefundPoints(self, request, context):
-        """Give back what the order took; once per order id.
+        """Give back what the order still holds, once per order id; or part of it, once per refund id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -51,5 +51,8 @@ class MemberGrpcService(member_pb2_grpc.MemberServiceServicer):
     async def RefundPoints(
         self, request: RefundPointsRequest, context: grpc.aio.ServicerContext
     ) -> RefundPointsReply:
-        refunded = await self._members.refund_points(request.member_id, request.order_id)
+        amount = request.amount or None  # 0: all the order holds
+        refunded = await self._members.refund_points(
+            request.member_id, request.order_id, amount, request.refund_id
+        )
         return RefundPointsReply(refunded=refunded)

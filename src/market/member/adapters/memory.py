@@ -77,14 +77,17 @@ class MemoryLedger:
     async def add(self, entry: LedgerEntry) -> bool:
         if entry.id in self._s.ledger:
             return False
-        # Like SQL's UNIQUE (order_id, kind): NULL order ids never collide.
-        if entry.order_id is not None and entry.kind in await self.of_order(entry.order_id):
+        # Like SQL's UNIQUE (order_id, kind, refund_id): NULL order ids never collide.
+        if entry.order_id is not None and any(
+            (e.kind, e.refund_id) == (entry.kind, entry.refund_id)
+            for e in await self.of_order(entry.order_id)
+        ):
             return False
         self._s.ledger[entry.id] = entry
         return True
 
-    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
-        return {e.kind: e for e in self._s.ledger.values() if e.order_id == order_id}
+    async def of_order(self, order_id: str) -> list[LedgerEntry]:
+        return sorted((e for e in self._s.ledger.values() if e.order_id == order_id), key=lambda e: e.id)
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
         entries = [

@@ -47,4 +47,27 @@ CREATE TABLE attempts (
 CREATE INDEX ix_attempts_window ON attempts (window_start)
 """
 
-MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES, MEMBER_LOCALE, ATTEMPTS]
+# Partial cancellations refund an order's points more than once (SPEC §10.3): an order's ledger rows are
+# unique per kind and refund id ('' for all but a partial refund). SQLite cannot drop a table's unique
+# constraint, so the ledger is rebuilt, the same way on both databases.
+LEDGER_REFUND_ID = """
+CREATE TABLE point_ledger_next (
+    id VARCHAR(64) PRIMARY KEY,
+    member_id VARCHAR(64) NOT NULL,
+    delta BIGINT NOT NULL,
+    balance_after BIGINT NOT NULL,
+    reason VARCHAR(200) NOT NULL,
+    order_id VARCHAR(64),
+    kind VARCHAR(16) NOT NULL,
+    refund_id VARCHAR(64) NOT NULL DEFAULT '',
+    created_at VARCHAR(32) NOT NULL,
+    CONSTRAINT uq_point_ledger_movement UNIQUE (order_id, kind, refund_id)
+);
+INSERT INTO point_ledger_next (id, member_id, delta, balance_after, reason, order_id, kind, refund_id, created_at)
+    SELECT id, member_id, delta, balance_after, reason, order_id, kind, '', created_at FROM point_ledger;
+DROP TABLE point_ledger;
+ALTER TABLE point_ledger_next RENAME TO point_ledger;
+CREATE INDEX ix_point_ledger_member ON point_ledger (member_id, id)
+"""
+
+MIGRATIONS: list[str] = [MEMBERS_AND_LEDGER, LEASES, MEMBER_LOCALE, ATTEMPTS, LEDGER_REFUND_ID]

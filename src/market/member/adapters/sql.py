@@ -14,7 +14,7 @@ from market.kernel.db import for_update as lock_clause
 from market.member.domain import LedgerEntry, Member
 
 _MEMBER_COLUMNS = "id, email, name, role, status, point_balance, created_at, locale"
-_LEDGER_COLUMNS = "id, member_id, delta, balance_after, reason, order_id, kind, created_at"
+_LEDGER_COLUMNS = "id, member_id, delta, balance_after, reason, order_id, kind, created_at, refund_id"
 
 
 def _member(row: Row) -> Member:
@@ -40,6 +40,7 @@ def _entry(row: Row) -> LedgerEntry:
         order_id=row["order_id"],
         kind=row["kind"],
         created_at=parse_iso_required(row["created_at"]),
+        refund_id=row["refund_id"],
     )
 
 
@@ -97,17 +98,18 @@ class SqlLedger:
     async def add(self, entry: LedgerEntry) -> bool:
         changed = await self._tx.execute(
             f"{insert_ignore(self._tx.dialect)} INTO point_ledger ({_LEDGER_COLUMNS}) VALUES "
-            "(:id, :member_id, :delta, :balance_after, :reason, :order_id, :kind, :created_at)",
+            "(:id, :member_id, :delta, :balance_after, :reason, :order_id, :kind, :created_at, :refund_id)",
             {**entry.__dict__, "created_at": iso(entry.created_at)},
         )
         return changed == 1
 
-    async def of_order(self, order_id: str) -> dict[str, LedgerEntry]:
-        # One look-up for every kind: served by the (order_id, kind) unique index's prefix.
+    async def of_order(self, order_id: str) -> list[LedgerEntry]:
+        # One look-up for every kind: served by the (order_id, kind, refund_id) unique index's prefix.
         rows = await self._tx.fetchall(
-            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE order_id = :order_id", {"order_id": order_id}
+            f"SELECT {_LEDGER_COLUMNS} FROM point_ledger WHERE order_id = :order_id ORDER BY id",
+            {"order_id": order_id},
         )
-        return {e.kind: e for e in map(_entry, rows)}
+        return [_entry(r) for r in rows]
 
     async def newest(self, member_id: str, limit: int, cursor: str | None) -> list[LedgerEntry]:
         after = " AND id < :cursor" if cursor else ""

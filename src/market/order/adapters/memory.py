@@ -56,15 +56,16 @@ class MemoryOrders:
         found = [
             o
             for o in self._s.orders.values()
-            if o.status in (OrderStatus.PENDING, OrderStatus.CANCELLING) and o.updated_at < before
+            if (o.status in (OrderStatus.PENDING, OrderStatus.CANCELLING) or o.pending_cancellation)
+            and o.updated_at < before
         ]
         return sorted(found, key=lambda o: o.updated_at)[:limit]
 
     async def save_timeline(self, order: Order) -> None:
         self._s.orders[order.id] = replace(self._s.orders[order.id], timeline=order.timeline)
 
-    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
-        return {i: self._s.orders[i].status.value for i in order_ids if i in self._s.orders}
+    async def versions(self, order_ids: Sequence[str]) -> dict[str, str]:
+        return {i: self._s.orders[i].version for i in order_ids if i in self._s.orders}
 
     async def newest(
         self, member_id: str, limit: int, cursor: str | None, status: OrderStatus | None = None

@@ -48,6 +48,14 @@ class LegIn(BaseModel):
     coupon_id: Annotated[StrictStr | None, Field(max_length=64)] = None
 
 
+class CancelIn(BaseModel):
+    """What to cancel (SPEC §10.3): `items` names quantities to cancel; without it, everything still open."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    items: Annotated[list[LineIn] | None, Field(max_length=1000)] = None
+    reason: Annotated[StrictStr | None, Field(max_length=200)] = None
+
+
 class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     items: Annotated[list[LineIn], Field(max_length=1000)]
@@ -140,14 +148,23 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         order_id: Annotated[str, Path(max_length=64)],
         principal: Member,
         key: IdempotencyKey,
+        body: CancelIn | None = None,
         prefer: Prefer = None,
     ) -> Response:
-        """A PAID order within 24 h of payment: 202 with the order CANCELLING while every leg is refunded.
+        """A PAID order within 24 h of payment, wholly or in part (SPEC §10.3). Without a body (or without
+        `items`) everything still open: 202 with the order CANCELLING while every leg is refunded. With
+        `items`, those quantities: 202 with the order still PAID and its cancellation pending (its refund
+        split over the legs shown in `cancellations`) while their share of each leg is refunded.
 
-        With `Prefer: wait=N` it answers once the order is CANCELLED, or after N seconds."""
-
+        With `Prefer: wait=N` it answers once the refund went through, or after N seconds."""
+        items = (
+            None if body is None or body.items is None else [(i.product_id, i.quantity) for i in body.items]
+        )
+        reason = None if body is None else body.reason
         wait = wait_seconds(prefer)
-        reply = await service.cancel(principal.member_id, key, order_id, principal.is_admin, wait)
+        reply = await service.cancel(
+            principal.member_id, key, order_id, principal.is_admin, wait, items, reason
+        )
         return _render(reply, request.url.path.removesuffix(f"/{order_id}/cancel"))
 
     return r

@@ -54,6 +54,9 @@ BINARY_KEYS: Migration = {
     "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
 }
 
+# An order's cancellations, whole or partial (SPEC §10.3), as a JSON value of the row; NULL: none yet.
+CANCELLATIONS = "ALTER TABLE orders ADD COLUMN cancellations LONGTEXT NULL"
+
 MIGRATIONS: list[Migration] = [
     OUTBOX_INBOX,
     ORDERS,
@@ -63,4 +66,5 @@ MIGRATIONS: list[Migration] = [
     MEMBER_STATUS,
     BINARY_KEYS,
     OUTBOX_TRACE,
+    CANCELLATIONS,
 ]

@@ -27,7 +27,19 @@ from market.order.domain import Order, OrderStatus
 STUCK = Gauge("market_orders_stuck", "Orders PENDING or CANCELLING past their deadline, at the last sweep")
 _COLUMNS = (
     "id, member_id, status, total_amount, items, payments, timeline, failure_reason, created_at, paid_at,"
-    " cancelled_at, updated_at"
+    " cancelled_at, updated_at, cancellations"
+)
+_SAVED = (
+    "status",
+    "items",
+    "payments",
+    "timeline",
+    "failure_reason",
+    "paid_at",
+    "cancelled_at",
+    "updated_at",
+    "cancellations",
+    "id",
 )
 _VALUES = ", ".join(f":{name.strip()}" for name in _COLUMNS.split(","))
 
@@ -50,11 +62,14 @@ def _row(order: Order) -> dict[str, Any]:
         "paid_at": iso(order.paid_at),
         "cancelled_at": iso(order.cancelled_at),
         "updated_at": iso(order.updated_at),
+        "cancellations": _json(order.cancellations),
     }
 
 
 def _order(row: Row) -> Order:
-    fields = {name: orjson.loads(row[name]) for name in ("items", "payments", "timeline")}
+    fields = {
+        name: orjson.loads(row[name] or "[]") for name in ("items", "payments", "timeline", "cancellations")
+    }
     return codec.build(Order, {**row, **fields})
 
 
@@ -73,23 +88,10 @@ class SqlOrders:
     async def save(self, order: Order, was: OrderStatus) -> bool:
         row = _row(order)
         changed = await self._tx.execute(
-            "UPDATE orders SET status = :status, payments = :payments, timeline = :timeline,"
+            "UPDATE orders SET status = :status, items = :items, payments = :payments, timeline = :timeline,"
             " failure_reason = :failure_reason, paid_at = :paid_at, cancelled_at = :cancelled_at,"
-            " updated_at = :updated_at WHERE id = :id AND status = :was",
-            {
-                k: row[k]
-                for k in (
-                    "status",
-                    "payments",
-                    "timeline",
-                    "failure_reason",
-                    "paid_at",
-                    "cancelled_at",
-                    "updated_at",
-                    "id",
-                )
-            }
-            | {"was": was.value},
+            " updated_at = :updated_at, cancellations = :cancellations WHERE id = :id AND status = :was",
+            {k: row[k] for k in _SAVED} | {"was": was.value},
         )
         return changed == 1
 
@@ -113,13 +115,16 @@ class SqlOrders:
         return [_order(r) for r in rows]
 
     async def stuck(self, before: datetime, limit: int) -> list[Order]:
+        # A PAID order with cancellations may have one pending (a partial refund under way).
         rows = await self._tx.fetchall(
-            f"SELECT {_COLUMNS} FROM orders WHERE status IN ('PENDING', 'CANCELLING') AND updated_at < :b"
+            f"SELECT {_COLUMNS} FROM orders WHERE (status IN ('PENDING', 'CANCELLING')"
+            " OR (status = 'PAID' AND cancellations IS NOT NULL)) AND updated_at < :b"
             " ORDER BY updated_at LIMIT :n",
             {"b": iso(before), "n": limit},
         )
-        STUCK.set(len(rows))
-        return [_order(r) for r in rows]
+        stuck = [o for o in map(_order, rows) if o.status != OrderStatus.PAID or o.pending_cancellation]
+        STUCK.set(len(stuck))
+        return stuck
 
     async def save_timeline(self, order: Order) -> None:
         await self._tx.execute(
@@ -127,15 +132,15 @@ class SqlOrders:
             {"t": _json(order.timeline), "u": iso(order.updated_at), "id": order.id},
         )
 
-    async def statuses(self, order_ids: Sequence[str]) -> dict[str, str]:
+    async def versions(self, order_ids: Sequence[str]) -> dict[str, str]:
         if not order_ids:
             return {}
         marks = ", ".join(f":o{i}" for i in range(len(order_ids)))
         rows = await self._tx.fetchall(
-            f"SELECT id, status FROM orders WHERE id IN ({marks})",
+            f"SELECT id, updated_at FROM orders WHERE id IN ({marks})",
             {f"o{i}": order_id for i, order_id in enumerate(order_ids)},
         )
-        return {r["id"]: r["status"] for r in rows}
+        return {r["id"]: r["updated_at"] for r in rows}
 
 
 class SqlUnitOfWork:

@@ -1,10 +1,10 @@
-"""The StatusWatch: requests waiting on an order (`Prefer: wait=N`) are woken when it settles, whichever
-replica's consumer moved it.
+"""The StatusWatch: requests waiting on an order (`Prefer: wait=N`) are woken when it changes, whichever
+replica's consumer changed it.
 
 The consumer of this process notifies at once, with the committed order. A change committed by another
-replica is seen by one poll of the database for every order waited on here (`statuses`, one statement per
-`interval` however many requests wait), which wakes the waiters whose order's status is no longer the one
-they saw; they read the order again.
+replica is seen by one poll of the database for every order waited on here (the orders' versions, one
+statement per `interval` however many requests wait), which wakes the waiters whose order's version is no
+longer the one they saw (a partial cancellation settles without a change of status); they read it again.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The order domain: the aggregate and its status machine, the line rules, the saga reactions, key uses."""
 
+from market.order.domain.cancellation import Cancellation, check_request
 from market.order.domain.keys import (
     ABANDONED_AFTER,
     DONE,
@@ -30,6 +31,7 @@ __all__ = [
     "KEY_RETENTION",
     "MAX_LINES",
     "MAX_QUANTITY",
+    "Cancellation",
     "KeyUse",
     "Line",
     "Offer",
@@ -41,6 +43,7 @@ __all__ = [
     "TimelineEntry",
     "cancellation_requested",
     "check_lines",
+    "check_request",
     "history",
     "new_order_id",
     "nudge",

@@ -28,15 +28,22 @@ class Offer(Protocol):
 
 @dataclass(frozen=True)
 class Line:
+    """A line of an order; `cancelled_quantity` of its `quantity` were cancelled (and refunded) since."""
+
     product_id: str
     name: str
     unit_price: Won
     quantity: int
     seller_id: str = ""  # empty in orders stored before lines carried it
+    cancelled_quantity: int = 0
 
     @property
     def line_amount(self) -> Won:
         return self.unit_price * self.quantity
+
+    @property
+    def open_quantity(self) -> int:
+        return self.quantity - self.cancelled_quantity
 
 
 def check_lines(requested: Sequence[tuple[str, int]]) -> None:

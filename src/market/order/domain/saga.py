@@ -20,8 +20,11 @@ from market.kernel.events import (
     OrderCancelled,
     OrderCreated,
     OrderFailed,
+    OrderPartialCancellationRequested,
+    OrderPartiallyCancelled,
     PaymentCompleted,
     PaymentFailed,
+    PaymentPartiallyRefunded,
     PaymentRefunded,
     envelope,
 )
@@ -69,16 +72,24 @@ def history(order: Order) -> list[Envelope]:
 
 
 def cancellation_requested(order: Order, at: datetime) -> Envelope:
-    return envelope(OrderCancellationRequested(order.member_id), order.id, at, once="cancellation")
+    """The order's pending cancellation as the payment service is asked to refund it: the whole order
+    (OrderCancellationRequested), or part of it (OrderPartialCancellationRequested). Announced again (a
+    stuck saga nudged), it is the same event."""
+    c = order.pending_cancellation
+    if c is None or c.whole:
+        once = f"cancellation/{c.id}" if c is not None else "cancellation"
+        return envelope(OrderCancellationRequested(order.member_id), order.id, at, once=once)
+    payload = OrderPartialCancellationRequested(order.member_id, c.id, c.items, c.refund_amount)
+    return envelope(payload, order.id, at, once=f"cancellation/{c.id}")
 
 
 def nudge(order: Order) -> Envelope | None:
     """The announcement a saga stuck in this order's status waits on, made again (the same event)."""
     if order.status == OrderStatus.PENDING:
         return order_created(order)
-    if order.status == OrderStatus.CANCELLING:
-        asked = next(t.at for t in reversed(order.timeline) if t.event == "CANCELLATION_REQUESTED")
-        return cancellation_requested(order, asked)
+    pending = order.pending_cancellation
+    if pending is not None:
+        return cancellation_requested(order, pending.requested_at)
     return None
 
 
@@ -95,6 +106,17 @@ def react(order: Order, event: Event, now: datetime) -> Outcome:
             failed = order.mark_failed(now, event.reason, _statuses(event.legs))
             return failed, [envelope(OrderFailed(order.member_id, event.reason), order.id, now)]
         case PaymentRefunded() if order.can_move_to(OrderStatus.CANCELLED):
+            last = order.pending_cancellation
             cancelled = order.mark_cancelled(event.refunded_at, _statuses(event.legs))
-            return cancelled, [envelope(OrderCancelled(order.member_id), order.id, event.refunded_at)]
+            items, refund = (last.items, last.refund_amount) if last else ((), None)
+            announced = OrderCancelled(order.member_id, items, refund)
+            return cancelled, [envelope(announced, order.id, event.refunded_at)]
+        case PaymentPartiallyRefunded():
+            at = event.refunded_at
+            done = order.mark_partially_refunded(event.cancellation_id, event.refunds, at)
+            if done is None:
+                return None
+            c = next(c for c in done.cancellations if c.id == event.cancellation_id)
+            partly = OrderPartiallyCancelled(order.member_id, c.id, c.items, c.refund_amount, c.refunds)
+            return done, [envelope(partly, order.id, at)]
     return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from market.kernel.clock import iso
+from market.order.domain.cancellation import Cancellation
 from market.order.domain.lines import Line
 from market.order.domain.order import Order
 
@@ -19,13 +20,36 @@ def order_view(o: Order) -> dict[str, Any]:
         "member_id": o.member_id,
         "status": o.status.value,
         "total_amount": o.total_amount,
-        "items": [_line(i) for i in o.items],
-        "payments": [{"method": p.method.value, "amount": p.amount, "status": p.status} for p in o.payments],
+        "items": [{**_line(i), "cancelled_quantity": i.cancelled_quantity} for i in o.items],
+        "payments": [
+            {
+                "method": p.method.value,
+                "amount": p.amount,
+                "status": p.status,
+                "refunded_amount": p.refunded_amount,
+            }
+            for p in o.payments
+        ],
         "failure_reason": o.failure_reason,
         "created_at": iso(o.created_at),
         "paid_at": iso(o.paid_at),
         "cancelled_at": iso(o.cancelled_at),
         "timeline": [{"at": iso(t.at), "event": t.event, "detail": t.detail} for t in o.timeline],
+        "cancellations": [_cancellation(c) for c in o.cancellations],
+    }
+
+
+def _cancellation(c: Cancellation) -> dict[str, Any]:
+    """A cancellation: its quantities, its refund and each leg's share (a preview while `refunded_at` is
+    null)."""
+    return {
+        "id": c.id,
+        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in c.items],
+        "refund_amount": c.refund_amount,
+        "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
+        "requested_at": iso(c.requested_at),
+        "refunded_at": iso(c.refunded_at),
+        "reason": c.reason,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -18,23 +18,20 @@ from market.order.domain import (
     OrderStatus,
     Started,
     cancellation_requested,
+    check_request,
     new_order_id,
     nudge,
     react,
 )
 from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
-from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply, Settle
+from market.order.use_cases.following import Following, Settled, cancelled, clamp, in_flight, placed
+from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply
 from market.order.use_cases.placing import Placing
 
 log = logging.getLogger("market.order")
 
 MAX_PAGE = 100
 STUCK_BATCH = 100
-MAX_WAIT = 10
-PLACED_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FAILED})
-CANCEL_SETTLED = frozenset({OrderStatus.CANCELLED})
-# What a request waits for (`Prefer: wait`) when it finds an order in flight.
-IN_FLIGHT = {OrderStatus.PENDING: PLACED_SETTLED, OrderStatus.CANCELLING: CANCEL_SETTLED}
 
 
 class OrderService:
@@ -55,6 +52,7 @@ class OrderService:
         self._watch = watch
         self._placing = Placing(uow=uow, clock=clock, members=members, catalog=catalog, coupons=coupons)
         self._keys = Idempotency(uow=uow, clock=clock, catalog=catalog)
+        self._following = Following(uow=uow, watch=watch)
 
     async def place(
         self, member_id: str, key: str, items: Sequence[tuple[str, int]], legs: Sequence[Leg], wait: float = 0
@@ -69,7 +67,8 @@ class OrderService:
             return await self._placing.place_order(member_id, items, legs, started, finish, looked_up)
 
         try:
-            return await self._keys.run(keyed, 201, act, new_order_id(), self._settle(wait, PLACED_SETTLED))
+            settle = self._following.settle(wait, placed)
+            return await self._keys.run(keyed, 201, act, new_order_id(), settle)
         finally:
             _drop(looked_up)
 
@@ -85,26 +84,52 @@ class OrderService:
         return await self._placing.preview(member_id, items, legs)
 
     async def cancel(
-        self, member_id: str, key: str, order_id: str, is_admin: bool = False, wait: float = 0
+        self,
+        member_id: str,
+        key: str,
+        order_id: str,
+        is_admin: bool = False,
+        wait: float = 0,
+        items: Sequence[tuple[str, int]] | None = None,
+        reason: str | None = None,
     ) -> Reply:
-        """Cancel a PAID order (within 24 h of payment) once per Idempotency-Key: 202 with the order
-        CANCELLING while every leg is refunded, or, waiting up to `wait` seconds, once it is CANCELLED."""
-        keyed = Keyed.of(member_id, key, "cancel", order_id)
+        """Cancel a PAID order (within 24 h of payment) once per Idempotency-Key: all that is open (`items`
+        None), or those quantities (SPEC §10.3). 202 with the order CANCELLING (whole) or PAID with its
+        cancellation pending (partial) while the legs are refunded, or, waiting up to `wait` seconds, once
+        the refund went through."""
+        # A bare whole cancel keeps the fingerprint it always had.
+        request = [] if items is None and reason is None else [None if items is None else list(items), reason]
+        keyed = Keyed.of(member_id, key, "cancel", order_id, *request)
+        check_request(items)  # the request's own shape comes before the order's state
 
         async def act(started: Started, finish: Finish | None) -> Order:
-            return await self._cancel(member_id, order_id, is_admin, finish)
+            return await self._cancel(member_id, order_id, is_admin, finish, items, reason)
 
-        return await self._keys.run(keyed, 202, act, settle=self._settle(wait, CANCEL_SETTLED))
+        return await self._keys.run(keyed, 202, act, settle=self._following.settle(wait, cancelled))
 
-    async def cancel_order(self, member_id: str, order_id: str, is_admin: bool = False) -> Order:
-        """Ask for a PAID order (within 24 h of payment) to be refunded: CANCELLING (no key: tests)."""
-        return await self._cancel(member_id, order_id, is_admin, None)
+    async def cancel_order(
+        self,
+        member_id: str,
+        order_id: str,
+        is_admin: bool = False,
+        items: Sequence[tuple[str, int]] | None = None,
+    ) -> Order:
+        """Ask for a PAID order (within 24 h of payment), or `items` of it, to be refunded (no key: tests)."""
+        return await self._cancel(member_id, order_id, is_admin, None, items, None)
 
-    async def _cancel(self, member_id: str, order_id: str, is_admin: bool, finish: Finish | None) -> Order:
+    async def _cancel(
+        self,
+        member_id: str,
+        order_id: str,
+        is_admin: bool,
+        finish: Finish | None,
+        items: Sequence[tuple[str, int]] | None,
+        reason: str | None,
+    ) -> Order:
         async with self._uow() as uow:
             order = await self._visible(uow, member_id, order_id, is_admin, for_update=True)
             now = self._clock.now()
-            cancelling = order.request_cancellation(now)
+            cancelling = order.request_cancellation(now, requested=items, reason=reason)
             if not await uow.orders.save(cancelling, order.status):
                 raise DomainError("ORDER_NOT_CANCELLABLE", "the order changed meanwhile; read it again")
             await uow.outbox.add(cancellation_requested(cancelling, now))
@@ -170,54 +195,25 @@ class OrderService:
     async def follow_order(
         self, member_id: str, order_id: str, is_admin: bool, wait: float
     ) -> tuple[Order, int]:
-        """`get_order`; if the order is in flight (PENDING, CANCELLING), the order once it settles, or as
-        it is after `wait` seconds. The seconds of wait honoured (0 if the order was not in flight)."""
-        wait = _clamp(wait)
+        """`get_order`; if the order is in flight (PENDING, CANCELLING, a cancellation pending), the order
+        once it settles, or as it is after `wait` seconds. The seconds of wait honoured (0 if the order
+        was not in flight)."""
+        wait = clamp(wait)
         if wait <= 0:
             return await self.get_order(member_id, order_id, is_admin), 0
         waited = 0
 
-        def settled_of(order: Order) -> Collection[str]:
+        def settled_of(order: Order) -> Settled:
             nonlocal waited
             if order.member_id != member_id and not is_admin:
                 raise NotFound("order")
-            if order.status in IN_FLIGHT:
-                waited = int(wait)
-                return IN_FLIGHT[order.status]
-            return (order.status,)
-
-        return await self._follow(order_id, wait, settled_of), waited
-
-    def _settle(self, wait: float, statuses: Collection[str]) -> Settle | None:
-        wait = _clamp(wait)
-        if wait <= 0:
-            return None
-
-        async def settle(order: Order) -> tuple[Order, int]:
-            return await self._follow(order.id, wait, lambda _: statuses), int(wait)
-
-        return settle
-
-    async def _follow(
-        self, order_id: str, seconds: float, settled_of: Callable[[Order], Collection[str]]
-    ) -> Order:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        settled: Collection[str] | None = None
-        while True:
-            async with self._uow() as uow:
-                order = await uow.orders.get(order_id)
-            if order is None:
-                raise NotFound("order")
+            settled = in_flight(order)
             if settled is None:
-                settled = settled_of(order)  # the first read decides what "settled" means
-            remaining = deadline - loop.time()
-            if order.status in settled or remaining <= 0:
-                return order
-            notified = await self._watch.wait(order_id, order.status, remaining)
-            # The state the consumer committed, no need to read it again; else read it again.
-            if notified is not None and notified.status in settled:
-                return notified
+                return lambda _: True
+            waited = int(wait)
+            return settled
+
+        return await self._following.follow(order_id, wait, settled_of), waited
 
     async def _visible(
         self, uow: UnitOfWork, member_id: str, order_id: str, is_admin: bool, for_update: bool = False
@@ -254,10 +250,6 @@ class OrderService:
         """Give back the stock of placements that crashed after reserving it but before storing their
         order, and forget their keys (run it every 30 s); how many placements' stock was given back."""
         return await self._keys.release_abandoned_placements()
-
-
-def _clamp(wait: float) -> float:
-    return max(0.0, min(float(wait), MAX_WAIT))
 
 
 def _drop(task: asyncio.Future[Any]) -> None:

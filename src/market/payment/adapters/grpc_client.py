@@ -33,8 +33,12 @@ class GrpcPointsAccount:
         request = member_pb2.UsePointsRequest(member_id=member_id, order_id=order_id, amount=amount)
         await call(self._stub.UsePoints, request, service="member", policy=self._policy)
 
-    async def refund_points(self, member_id: str, order_id: str) -> int:
-        request = member_pb2.RefundPointsRequest(member_id=member_id, order_id=order_id)
+    async def refund_points(
+        self, member_id: str, order_id: str, amount: int | None = None, refund_id: str = ""
+    ) -> int:
+        request = member_pb2.RefundPointsRequest(
+            member_id=member_id, order_id=order_id, amount=amount or 0, refund_id=refund_id
+        )
         reply: member_pb2.RefundPointsReply = await call(
             self._stub.RefundPoints, request, service="member", policy=self._policy
         )

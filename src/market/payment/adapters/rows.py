@@ -11,6 +11,7 @@ from market.kernel.coupons import CouponDefinition, IssuedCoupon
 from market.kernel.db import Row
 from market.kernel.plan import Method
 from market.payment.domain.payment import LegStatus, Payment, PaymentLeg, PaymentStatus
+from market.payment.domain.refunds import Refund
 
 _LEG_TIMES = ("started_at", "approved_at", "refunded_at")
 _PAYMENT_TIMES = ("lease_until", "created_at", "updated_at", "completed_at", "refunded_at")
@@ -41,6 +42,7 @@ def payment_to_row(p: Payment) -> dict[str, Any]:
         "legs": orjson.dumps([leg_to_json(leg) for leg in p.legs]).decode(),
         "failure_reason": p.failure_reason,
         "attempts": p.attempts,
+        "refunds": orjson.dumps([r.to_json() for r in p.refunds]).decode(),
     }
     for name in _PAYMENT_TIMES:
         row[name] = iso(getattr(p, name))
@@ -61,6 +63,7 @@ def payment_from_row(row: Row) -> Payment:
         lease_until=parse_iso(row["lease_until"]),
         completed_at=parse_iso(row["completed_at"]),
         refunded_at=parse_iso(row["refunded_at"]),
+        refunds=[Refund.from_json(raw) for raw in orjson.loads(row.get("refunds") or "[]")],
     )
 
 

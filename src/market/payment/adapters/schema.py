@@ -45,4 +45,7 @@ CREATE TABLE issued_coupons (
 CREATE INDEX issued_coupons_by_member ON issued_coupons (member_id, id)
 """
 
-MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS, OUTBOX_TRACE]
+# A payment's refunds, the whole order's or a partial cancellation's (SPEC §10.3), as a JSON value of the row.
+REFUNDS = "ALTER TABLE payments ADD COLUMN refunds LONGTEXT NULL"
+
+MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS, OUTBOX_TRACE, REFUNDS]

@@ -22,7 +22,7 @@ from market.payment.ports import (
 
 _COLUMNS = (
     "order_id, member_id, status, total_amount, legs, failure_reason, attempts, lease_until, "
-    "created_at, updated_at, completed_at, refunded_at"
+    "created_at, updated_at, completed_at, refunded_at, refunds"
 )
 _IN_FLIGHT = "('PROCESSING', 'COMPENSATING', 'REFUNDING')"
 
@@ -50,7 +50,7 @@ class SqlPayments:
         matched = await self._tx.execute(
             "UPDATE payments SET status = :status, legs = :legs, failure_reason = :failure_reason, "
             "lease_until = :lease_until, updated_at = :updated_at, completed_at = :completed_at, "
-            "refunded_at = :refunded_at WHERE order_id = :order_id AND attempts = :attempts",
+            "refunded_at = :refunded_at, refunds = :refunds WHERE order_id = :order_id AND attempts = :attempts",
             payment_to_row(payment),
         )
         if matched != 1:

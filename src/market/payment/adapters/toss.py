@@ -4,7 +4,8 @@ in process (`market.pg_sandbox.transport`, the embedded mode). The real PG is co
 (docs/pg-sandbox.md).
 
 Nothing is charged or cancelled twice: every POST carries an `Idempotency-Key` derived from what it does
-(`confirm-{orderId}`, `cancel-{paymentKey}-{amount|all}`), and the PG answers a repeated key with its stored
+(`confirm-{orderId}`, `cancel-{paymentKey}-all` for the balance, `cancel-{paymentKey}-{request id}` for a
+partial cancel: two partial cancels of the same amount are two requests), and the PG answers a repeated key with its stored
 answer. So a 5xx, 409 or 429 is retried with the same key, and so is a connection that never opened (nothing
 sent). A request sent but never answered (read timeout, dropped connection, 504) is a `GatewayTimeout` and is
 not retried: the payment service asks the PG for the order's payment instead.
@@ -167,12 +168,15 @@ class TossCardGateway(_TossApi):
                 return found
         raise refusal("PG_DECLINED", answer.body)
 
-    async def cancel(self, pg_payment_key: str, reason: str, amount: int | None = None) -> CardCharge:
-        """A repeated cancel of the same amount of the same charge is the same request (one idempotency key)."""
+    async def cancel(
+        self, pg_payment_key: str, reason: str, amount: int | None = None, request_id: str | None = None
+    ) -> CardCharge:
+        """A repeated cancel of the balance, or of the same `request_id`, is the same request (one
+        idempotency key); without a request id, a partial cancel's key is its amount."""
         body: dict[str, Any] = {"cancelReason": reason}
         if amount is not None:
             body["cancelAmount"] = amount
-        key = f"cancel-{pg_payment_key}-{amount if amount is not None else 'all'}"
+        key = f"cancel-{pg_payment_key}-{request_id or (amount if amount is not None else 'all')}"
         answer = await self._post(f"/v1/payments/{_segment(pg_payment_key)}/cancel", body, key)
         if answer.status == 200:
             return charge_from(answer.body)
@@ -207,8 +211,14 @@ class TossBnplGateway(_TossApi):
                 return found
         raise refusal("BNPL_REJECTED", answer.body)
 
-    async def cancel(self, order_id: str) -> BnplContract | None:
-        answer = await self._post(f"/v1/bnpl/orders/{_segment(order_id)}/cancel", None, f"cancel-{order_id}")
+    async def cancel(
+        self, order_id: str, amount: int | None = None, request_id: str | None = None, reason: str = ""
+    ) -> BnplContract | None:
+        body: dict[str, Any] | None = None
+        if amount is not None:
+            body = {"cancelAmount": amount, "cancelReason": reason or "partial cancellation"}
+        key = f"cancel-{order_id}" if amount is None else f"cancel-{order_id}-{request_id or amount}"
+        answer = await self._post(f"/v1/bnpl/orders/{_segment(order_id)}/cancel", body, key)
         if answer.status == 404 and answer.code == "NOT_FOUND_CONTRACT":
             return None
         if answer.status != 200:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from market.kernel.errors import DomainError
-from market.payment.ports import BnplContract, CardCharge
+from market.payment.ports import BnplContract, Cancel, CardCharge
 
 
 def charge_from(body: dict[str, Any]) -> CardCharge:
@@ -20,12 +20,27 @@ def charge_from(body: dict[str, Any]) -> CardCharge:
         total_amount=body["totalAmount"],
         balance_amount=body["balanceAmount"],
         approved_at=_when(body.get("approvedAt")),
+        cancels=_cancels(body.get("cancels")),
     )
 
 
 def contract_from(body: dict[str, Any]) -> BnplContract:
     return BnplContract(
-        contract_id=body["contractId"], order_id=body["orderId"], amount=body["amount"], status=body["status"]
+        contract_id=body["contractId"],
+        order_id=body["orderId"],
+        amount=body["amount"],
+        status=body["status"],
+        balance_amount=body.get("balanceAmount"),
+        cancels=_cancels(body.get("cancels")),
+    )
+
+
+def _cancels(raw: Any) -> tuple[Cancel, ...]:
+    """Toss's `cancels` (null when there is none): each with its transaction key, amount and reason."""
+    return tuple(
+        Cancel(str(c.get("transactionKey", "")), int(c["cancelAmount"]), str(c.get("cancelReason") or ""))
+        for c in raw or ()
+        if isinstance(c, dict) and isinstance(c.get("cancelAmount"), int)
     )
 
 

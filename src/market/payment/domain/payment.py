@@ -1,6 +1,7 @@
 """The Payment aggregate: one order's payment, its legs, and the saga states it moves through.
 
-PROCESSING → COMPLETED | COMPENSATING → FAILED, and COMPLETED → REFUNDING → REFUNDED.
+PROCESSING → COMPLETED | COMPENSATING → FAILED, and COMPLETED → REFUNDING → REFUNDED for the whole order;
+a partial cancellation's refund goes COMPLETED → REFUNDING → COMPLETED (`refunds`, one at a time).
 `attempts` counts the drives that claimed the payment (the first one included); it doubles as a fencing
 token, so a runner whose lease was taken over cannot write. `lease_until` says until when the current
 runner holds it; once it has passed, the reconciler may claim the payment and drive it on.
@@ -18,11 +19,14 @@ from market.kernel.events import (
     LegOutcome,
     PaymentCompleted,
     PaymentFailed,
+    PaymentPartiallyRefunded,
     PaymentRefunded,
     envelope,
 )
 from market.kernel.money import Won
 from market.kernel.plan import Leg, Method
+from market.kernel.refunds import allocate
+from market.payment.domain.refunds import WHOLE, Refund
 
 
 class PaymentStatus(StrEnum):
@@ -81,6 +85,7 @@ class Payment:
     lease_until: datetime | None = None
     completed_at: datetime | None = None
     refunded_at: datetime | None = None
+    refunds: list[Refund] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
@@ -164,24 +169,59 @@ class Payment:
             envelope(PaymentFailed(self.member_id, self._outcomes(), reason), self.order_id, now)
         )
 
-    def begin_refund(self) -> None:
+    def begin_refund(self, now: datetime) -> None:
+        """The whole order is cancelled: every leg gives back what it has left."""
         self._expect(PaymentStatus.COMPLETED)
+        left = {leg.method: leg.amount - leg.refunded_amount for leg in self.legs}
+        self.refunds.append(Refund(WHOLE, sum(left.values()), left, now))
         self.status = PaymentStatus.REFUNDING
 
-    def refund(self, leg: PaymentLeg, amount: int, now: datetime) -> None:
-        """The order was cancelled and this leg settled; `amount` is what actually went back."""
-        leg.status = LegStatus.REFUNDED
-        leg.refunded_amount = amount
+    def begin_partial_refund(self, refund_id: str, amount: Won, now: datetime) -> bool:
+        """Part of the order is cancelled: `amount` won split over the legs (SPEC §10.3). False (nothing
+        changes) if this refund was already asked for; ValueError if more than is left is asked."""
+        self._expect(PaymentStatus.COMPLETED)
+        if any(r.id == refund_id for r in self.refunds):
+            return False
+        amounts = {leg.method: leg.amount for leg in self.legs}
+        refunded = {leg.method: leg.refunded_amount for leg in self.legs}
+        self.refunds.append(Refund(refund_id, amount, allocate(amounts, amount, refunded), now))
+        self.status = PaymentStatus.REFUNDING
+        return True
+
+    def current_refund(self, now: datetime) -> Refund:
+        """The refund under way (a REFUNDING payment from before refunds were recorded: the whole one)."""
+        self._expect(PaymentStatus.REFUNDING)
+        current = next((r for r in self.refunds if r.open), None)
+        if current is None:
+            left = {leg.method: leg.amount - leg.refunded_amount for leg in self.legs}
+            current = Refund(WHOLE, sum(left.values()), left, now)
+            self.refunds.append(current)
+        return current
+
+    def give(self, leg: PaymentLeg, refund: Refund, amount: Won, now: datetime) -> None:
+        """The leg gave back `amount` for `refund` (once the whole order's is given, the leg is REFUNDED)."""
+        leg.refunded_amount += amount
         leg.refunded_at = now
+        refund.given[leg.method] = amount
+        if refund.whole:
+            leg.status = LegStatus.REFUNDED
 
     def finish_refund(self, now: datetime) -> None:
-        self._expect(PaymentStatus.REFUNDING)
-        self.status = PaymentStatus.REFUNDED
-        self.refunded_at = now
+        """Every leg gave back its share: PaymentRefunded (the whole order, REFUNDED) or
+        PaymentPartiallyRefunded (COMPLETED again)."""
+        refund = self.current_refund(now)
+        refund.refunded_at = now
         self.lease_until = None
-        self.events.append(
-            envelope(PaymentRefunded(self.member_id, self._outcomes(), now), self.order_id, now)
-        )
+        if refund.whole:
+            self.status = PaymentStatus.REFUNDED
+            self.refunded_at = now
+            payload: PaymentRefunded | PaymentPartiallyRefunded = PaymentRefunded(
+                self.member_id, self._outcomes(), now
+            )
+        else:
+            self.status = PaymentStatus.COMPLETED
+            payload = PaymentPartiallyRefunded(self.member_id, refund.id, refund.given_back(), now)
+        self.events.append(envelope(payload, self.order_id, now))
 
     def _expect(self, status: PaymentStatus) -> None:
         if self.status != status:

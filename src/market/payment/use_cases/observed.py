@@ -58,6 +58,16 @@ class Observed:
         self._record("give_back", payment, "ok", start)
         return amount
 
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        start = time.perf_counter()
+        try:
+            given = await self._inner.give_part(payment, leg, amount, refund_id)
+        except Exception as exc:
+            self._record("give_part", payment, _outcome(exc), start, exc)
+            raise
+        self._record("give_part", payment, "ok", start)
+        return given
+
     def _record(
         self, action: str, payment: Payment, outcome: str, start: float, exc: Exception | None = None
     ) -> None:

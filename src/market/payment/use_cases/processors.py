@@ -3,7 +3,9 @@
 
 `take` does the method's one outbound effect and returns the provider's reference for it (the PG's payment
 key, the BNPL contract id, or None); the saga records the result on the leg and persists it. Every `take`
-and `give_back` is idempotent per order, so a resumed saga may call them again.
+and `give_back` is idempotent per order, and every `give_part` per refund id, so a resumed saga may call
+them again. A give-back that times out is resolved by asking the provider what it holds, never by guessing:
+a partial cancel is recognised among the charge's cancels by its refund id, which its reason carries.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Protocol
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError
-from market.payment.domain.payment import Payment, PaymentLeg, PaymentStatus
+from market.payment.domain.payment import Payment, PaymentLeg
 from market.payment.ports import (
     DONE,
     BnplContract,
     BnplGateway,
+    Cancel,
     CardCharge,
     CardGateway,
     GatewayTimeout,
@@ -31,7 +34,11 @@ class Processor(Protocol):
         ...
 
     async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
-        """Give the leg back; what actually went back to the member."""
+        """Give back all the leg has left; what went back to the member by this call."""
+        ...
+
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        """Give back `amount` of the leg for a partial cancellation, once per `refund_id`; what went back."""
         ...
 
 
@@ -50,19 +57,16 @@ class CouponProcessor:
         return None
 
     async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
-        """A failed payment always gets its coupon back. A cancelled order gets it back only if the coupon
-        is still valid now: an expired coupon stays USED (by the cancelled order), and the leg is settled
-        with nothing given back."""
+        """A failed or wholly cancelled order lets go of its coupon: the member has it back, unless its
+        validity has passed (then it shows EXPIRED and can never be used). The leg's share is bookkeeping:
+        all it had left counts as given back."""
         async with self._uow() as uow:
-            coupon = await uow.coupons.get_issued(leg.coupon_id or "")
-            if coupon is None:
-                return 0
-            if payment.status == PaymentStatus.REFUNDING and not coupon.definition.valid_at(
-                self._clock.now()
-            ):
-                return 0
-            await uow.coupons.restore(coupon.id, payment.order_id)
-        return leg.amount
+            await uow.coupons.restore(leg.coupon_id or "", payment.order_id)
+        return leg.amount - leg.refunded_amount
+
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        """Bookkeeping only: the coupon comes back only with the whole order (SPEC §10.3)."""
+        return amount
 
 
 class PointProcessor:
@@ -75,6 +79,9 @@ class PointProcessor:
 
     async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
         return await self._points.refund_points(payment.member_id, payment.order_id)
+
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        return await self._points.refund_points(payment.member_id, payment.order_id, amount, refund_id)
 
 
 class CardProcessor:
@@ -104,8 +111,26 @@ class CardProcessor:
     async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
         if leg.pg_payment_key is None:
             return 0
-        charge = await self._card.cancel(leg.pg_payment_key, reason)
-        return max(0, leg.amount - charge.balance_amount)
+        try:
+            charge = await self._card.cancel(leg.pg_payment_key, reason)
+        except GatewayTimeout:
+            found = await self._card.lookup(payment.order_id)
+            if found is None or found.balance_amount > 0:
+                raise  # not cancelled (yet): the reconciler sends the same cancel again
+            charge = found
+        return max(0, leg.amount - charge.balance_amount - leg.refunded_amount)
+
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        if leg.pg_payment_key is None:
+            return 0
+        try:
+            await self._card.cancel(leg.pg_payment_key, _reason(refund_id), amount, refund_id)
+        except GatewayTimeout:
+            found = await self._card.lookup(payment.order_id)
+            if found is None or (done := _cancelled(found.cancels, refund_id)) is None:
+                raise  # not cancelled (yet): the reconciler sends the same cancel again
+            return done
+        return amount
 
 
 def _accepted(charge: CardCharge, leg: PaymentLeg) -> str:
@@ -138,8 +163,23 @@ class BnplProcessor:
         return _contracted(contract, leg)
 
     async def give_back(self, payment: Payment, leg: PaymentLeg, reason: str) -> int:
-        contract = await self._bnpl.cancel(payment.order_id)
-        return leg.amount if contract is not None else 0
+        try:
+            contract = await self._bnpl.cancel(payment.order_id)
+        except GatewayTimeout:
+            contract = await self._bnpl.lookup(payment.order_id)
+            if contract is not None and contract.status != "CANCELED":
+                raise  # not cancelled (yet): the reconciler sends the same cancel again
+        return leg.amount - leg.refunded_amount if contract is not None else 0
+
+    async def give_part(self, payment: Payment, leg: PaymentLeg, amount: int, refund_id: str) -> int:
+        try:
+            await self._bnpl.cancel(payment.order_id, amount, refund_id, _reason(refund_id))
+        except GatewayTimeout:
+            found = await self._bnpl.lookup(payment.order_id)
+            if found is None or (done := _cancelled(found.cancels, refund_id)) is None:
+                raise
+            return done
+        return amount
 
 
 def _contracted(contract: BnplContract, leg: PaymentLeg) -> str:
@@ -148,3 +188,13 @@ def _contracted(contract: BnplContract, leg: PaymentLeg) -> str:
             "BNPL_REJECTED", f"BNPL holds a {contract.status} contract of {contract.amount} won"
         )
     return contract.contract_id
+
+
+def _reason(refund_id: str) -> str:
+    """A partial cancel's reason at the provider: it names the refund, so a lookup can recognise it."""
+    return f"partial cancellation {refund_id}"
+
+
+def _cancelled(cancels: tuple[Cancel, ...], refund_id: str) -> int | None:
+    """What the provider cancelled for this refund, or None if it holds no such cancel."""
+    return next((c.amount for c in cancels if c.reason == _reason(refund_id)), None)

@@ -106,11 +106,23 @@ class PaymentSaga:
         await self._save(payment)
 
     async def _refund(self, payment: Payment) -> None:
+        """The refund under way, leg by leg (the main method first); each leg's step is saved, so a resumed
+        drive gives back only the legs not yet given back. The whole order's refund gives back all every
+        leg has left (the coupon included); a partial one each leg's share, skipping those with none."""
+        refund = payment.current_refund(self._clock.now())
         for leg in reversed(payment.in_taking_order()):
-            if leg.status == LegStatus.APPROVED:
-                amount = await self._processors[leg.method].give_back(payment, leg, CANCELLED_ORDER)
-                payment.refund(leg, amount, self._clock.now())
-                await self._save(payment)
+            share = refund.shares.get(leg.method, 0)
+            if leg.method in refund.given or leg.status != LegStatus.APPROVED:
+                continue
+            if not refund.whole and share == 0:
+                continue
+            processor = self._processors[leg.method]
+            if refund.whole:
+                amount = await processor.give_back(payment, leg, CANCELLED_ORDER)
+            else:
+                amount = await processor.give_part(payment, leg, share, refund.id)
+            payment.give(leg, refund, amount, self._clock.now())
+            await self._save(payment)
         payment.finish_refund(self._clock.now())
         await self._save(payment)
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from market.kernel.clock import Clock
 from market.kernel.coupons import AVAILABLE, CouponDefinition, IssuedCoupon
 from market.kernel.errors import DomainError, NotFound, Unavailable
-from market.kernel.events import Envelope
+from market.kernel.events import Envelope, MalformedEvent, OrderPartialCancellationRequested
 from market.kernel.ids import new_id
 from market.kernel.messaging import EventContext, current_context
 from market.payment.domain.coupons import definition_problem
@@ -31,6 +31,8 @@ from market.payment.use_cases.reconciler import Reconciler
 from market.payment.use_cases.saga import PaymentSaga
 
 log = logging.getLogger("market.payment")
+
+CONSUMED = ("OrderCreated", "OrderCancellationRequested", "OrderPartialCancellationRequested")
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ class PaymentService:
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
         """Consume order events: OrderCreated opens the order's payment (validated first), and
-        OrderCancellationRequested starts its refund; one transaction for them all, with their inbox rows.
+        OrderCancellationRequested (the whole order) or OrderPartialCancellationRequested (part of it)
+        starts a refund; one transaction for them all, with their inbox rows.
         The payments are then driven in the background (`drives`). A duplicate delivery changes nothing;
         other event types are ignored."""
         now = self._clock.now()
@@ -95,7 +98,7 @@ class PaymentService:
         driven: list[tuple[Payment, Envelope]] = []
         async with self._uow() as uow:
             for envelope in envelopes:
-                if envelope.type not in ("OrderCreated", "OrderCancellationRequested"):
+                if envelope.type not in CONSUMED:
                     continue
                 if not await uow.inbox.claim(envelope):
                     continue
@@ -105,7 +108,7 @@ class PaymentService:
                         for raised in payment.events:
                             await uow.outbox.add(raised)
                         driven.append((payment, envelope))
-                elif (refunding := await self._begin_refund(uow, envelope.order_id, now)) is not None:
+                elif (refunding := await self._begin_refund(uow, envelope, now)) is not None:
                     driven.append((refunding, envelope))
         for payment, asked_by in driven:
             payment.events.clear()
@@ -123,20 +126,33 @@ class PaymentService:
             # Stored unvalidated (and leased): the reconciler validates it once the lease ends.
             log.warning("payment %s stays unvalidated for the reconciler: %s", payment.order_id, exc)
 
-    async def _begin_refund(self, uow: UnitOfWork, order_id: str, now: datetime) -> Payment | None:
+    async def _begin_refund(self, uow: UnitOfWork, envelope: Envelope, now: datetime) -> Payment | None:
+        """Start the refund an event asks for, unless the payment is not COMPLETED (failed, or already
+        refunding: the order asks for one refund at a time) or this refund was already asked for."""
+        order_id = envelope.order_id
         payment = await uow.payments.get(order_id)
         if payment is None or payment.status != PaymentStatus.COMPLETED:
             log.warning(
-                "cancellation of %s ignored: its payment is %s",
+                "%s of %s ignored: its payment is %s",
+                envelope.type,
                 order_id,
                 payment.status if payment else "missing",
             )
             return None
+        try:
+            asked = envelope.body()
+            if isinstance(asked, OrderPartialCancellationRequested):
+                if not payment.begin_partial_refund(asked.cancellation_id, asked.refund_amount, now):
+                    return None
+            else:
+                payment.begin_refund(now)
+        except (MalformedEvent, ValueError) as exc:
+            log.error("%s of %s cannot be refunded: %s", envelope.type, order_id, exc)
+            return None
         lease = now + self._lease
-        if not await uow.payments.claim(payment.order_id, payment.attempts, payment.status, now, lease):
+        if not await uow.payments.claim(order_id, payment.attempts, PaymentStatus.COMPLETED, now, lease):
             return None
         payment.claim(lease)
-        payment.begin_refund()
         payment.updated_at = now
         await uow.payments.save(payment)
         return payment

@@ -109,6 +109,15 @@ class MemoryReservations:
         self._s.reservations[(order_id, product_id)] = replace(reservation, status=RELEASED, released_at=at)
         return True
 
+    async def release_part(self, order_id: str, product_id: str, quantity: int) -> bool:
+        reservation = self._s.reservations.get((order_id, product_id))
+        if reservation is None or not reservation.held or reservation.quantity < quantity:
+            return False
+        self._s.reservations[(order_id, product_id)] = replace(
+            reservation, quantity=reservation.quantity - quantity
+        )
+        return True
+
 
 class MemoryUnitOfWork:
     def __init__(self, state: ProductState) -> None:

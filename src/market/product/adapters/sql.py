@@ -148,6 +148,14 @@ class SqlReservations:
         )
         return changed == 1
 
+    async def release_part(self, order_id: str, product_id: str, quantity: int) -> bool:
+        changed = await self._tx.execute(
+            "UPDATE reservations SET quantity = quantity - :q "
+            "WHERE order_id = :o AND product_id = :p AND status = 'RESERVED' AND quantity >= :q",
+            {"o": order_id, "p": product_id, "q": quantity},
+        )
+        return changed == 1
+
 
 class SqlUnitOfWork:
     def __init__(self, tx: Tx, clock: Clock, outbox_wake: asyncio.Event | None) -> None:
