@@ -83,6 +83,15 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
         "PRODUCT_NOT_IN_ORDER",
         "CANCEL_QUANTITY_EXCEEDED",
     ),
+    ("POST", "/api/v1/orders/{order_id}/cancel/preview"): (
+        *_MEMBER,
+        *_INPUT,
+        "NOT_FOUND",
+        "ORDER_NOT_CANCELLABLE",
+        "CANCEL_WINDOW_EXPIRED",
+        "PRODUCT_NOT_IN_ORDER",
+        "CANCEL_QUANTITY_EXCEEDED",
+    ),
     ("GET", "/api/v1/payments"): (*_MEMBER, *_INPUT, "NOT_FOUND"),
     # The read side (SPEC §10.2): the read model's search and statistics.
     ("GET", "/api/v1/admin/orders"): (*_ADMIN, *_INPUT),

@@ -44,12 +44,19 @@ def _cancellation(c: Cancellation) -> dict[str, Any]:
     null)."""
     return {
         "id": c.id,
-        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in c.items],
-        "refund_amount": c.refund_amount,
-        "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
+        **cancel_preview_view(c),
         "requested_at": iso(c.requested_at),
         "refunded_at": iso(c.refunded_at),
         "reason": c.reason,
+    }
+
+
+def cancel_preview_view(c: Cancellation) -> dict[str, Any]:
+    """What a cancellation takes and gives back: its quantities, its refund and each leg's share."""
+    return {
+        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in c.items],
+        "refund_amount": c.refund_amount,
+        "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
     }
 
 
