@@ -137,3 +137,29 @@ def test_the_console_shows_a_stuck_order_while_the_pg_is_down(
     expect(row).to_contain_text("PENDING")
     shot(page, "console-stuck")
     context.close()
+
+
+def test_an_admin_grants_points_and_issues_a_coupon_the_member_then_holds(
+    page: Page, server: Deployment, shop: Shop
+) -> None:
+    member = shop.member()
+    log_in_as_admin(page, server, "tools")
+    grant = page.locator("form").filter(has=page.get_by_role("heading", name="Grant points"))
+    grant.get_by_label("Member id").fill(member.id)
+    grant.get_by_role("spinbutton", name="Points").fill("1500")
+    grant.get_by_role("button", name="Grant points").click()
+    expect(grant.get_by_role("status")).to_contain_text("₩1,500")
+    issue = page.locator("form").filter(has=page.get_by_role("heading", name="Define and issue a coupon"))
+    issue.get_by_label("Name").fill("Spring 5%")
+    issue.get_by_role("combobox", name=re.compile("^Discount")).select_option("PERCENT")
+    issue.get_by_role("spinbutton", name="Value").fill("5")
+    issue.get_by_label("Member id").fill(member.id)
+    issue.get_by_role("button", name="Issue").click()
+    expect(issue.get_by_role("status")).to_contain_text("Coupon issued")
+    shot(page, "console-tools")
+    mine = shop.http.get(
+        "/api/v1/members/me/coupons", headers={"Authorization": f"Bearer {member.token}"}
+    ).json()
+    assert [(c["name"], c["status"]) for c in mine["items"]] == [("Spring 5%", "AVAILABLE")]
+    me = shop.http.get("/api/v1/members/me", headers={"Authorization": f"Bearer {member.token}"}).json()
+    assert me["point_balance"] == 1_500
