@@ -59,6 +59,7 @@ class EmbeddedServer(Deployment):
     port: int = 0
     log_path: Path = Path()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    start_timeout: float = 30.0  # seconds until /readyz answers 200 (a busy shared machine needs more)
 
     @classmethod
     def create(cls, data_dir: Path) -> EmbeddedServer:
@@ -102,7 +103,7 @@ class EmbeddedServer(Deployment):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"market serve exited early; see {self.log_path}")
@@ -112,7 +113,7 @@ class EmbeddedServer(Deployment):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"market serve not ready after 30 s; see {self.log_path}")
+        raise RuntimeError(f"market serve not ready after {self.start_timeout:.0f} s; see {self.log_path}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush — what a crash looks like."""

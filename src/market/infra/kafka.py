@@ -11,9 +11,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
-from market.infra.consuming import Delivery
+from market.infra.consuming import LAG, Delivery
 from market.infra.tracing import TRACEPARENT
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
@@ -21,7 +21,6 @@ from market.settings import Settings
 
 log = logging.getLogger("market.kafka")
 DLQ_SUFFIX = ".dlq"
-LAG = Gauge("market_consumer_lag", "Records not yet handled, over this process's partitions", ["group"])
 POISON = Counter(
     "market_kafka_undecodable_records_total",
     "Records skipped because they are not an event envelope",
