@@ -23,6 +23,9 @@ ADMIN_EMAIL = "e2e-admin@market.test"
 ADMIN_PASSWORD = "e2e-admin-password"
 
 
+CLI = [sys.executable, "-m", "market.cli"]  # `market`, whatever the PATH
+
+
 @dataclass
 class Deployment:
     base_url: str
@@ -64,7 +67,7 @@ class EmbeddedServer(Deployment):
     @classmethod
     def create(cls, data_dir: Path) -> EmbeddedServer:
         port = _free_port()
-        market = [sys.executable, "-m", "market.cli"]
+        market = CLI
         return cls(
             base_url=f"http://127.0.0.1:{port}",
             admin_email=ADMIN_EMAIL,
@@ -138,8 +141,7 @@ def from_environment(tmp: Path) -> Deployment:
         base_url=base_url.rstrip("/"),
         admin_email=os.environ.get("MARKET_E2E_ADMIN_EMAIL", ADMIN_EMAIL),
         admin_password=os.environ.get("MARKET_E2E_ADMIN_PASSWORD", ADMIN_PASSWORD),
-        audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "market audit")),
-        rebuild_command=shlex.split(
-            os.environ.get("MARKET_E2E_REBUILD", "market rebuild-read-model --distributed")
-        ),
+        audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "")) or [*CLI, "audit"],
+        rebuild_command=shlex.split(os.environ.get("MARKET_E2E_REBUILD", ""))
+        or [*CLI, "rebuild-read-model", "--distributed"],
     )
