@@ -189,9 +189,10 @@ async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_i
     from market.bootstrap import dlq
     from market.infra.consuming import Delivery
     from market.infra.kafka import KafkaDeadLetters
-    from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
+    from market.infra.migrations import migrate
     from market.infra.outbox import SqlOutboxStore
     from market.infra.sqlite import SqliteDatabase
+    from market.order.adapters.migrations import HISTORY as ORDER
     from market.settings import Settings
 
     prefix = f"d{uuid.uuid4().hex[:10]}"
@@ -231,7 +232,7 @@ async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_i
 
     # `market dlq replay`: into the producer's outbox (order's, for order.events), then no more listed
     order = SqliteDatabase(tmp_path / "order.db")
-    await migrate(order, [OUTBOX_INBOX, OUTBOX_TRACE])
+    await migrate(order, ORDER)
     replayed = await dlq.distributed(Settings(kafka_bootstrap=kafka), {"order": order}, replay=True)
     assert poisoned.event_id in {d.envelope.event_id for d in replayed}
     published: list[Envelope] = []
