@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from market_bench.chaos.schedule import Campaign, span_for
 
 REPLICAS = ["member-0", "product-0", "order-0", "order-1", "payment-0", "payment-1", "notification-0"]
@@ -27,3 +29,34 @@ def test_the_schedule_has_every_fault_asked_for_within_the_span_in_time_order() 
     assert {f.target for f in faults if f.kind == "kill"} <= set(REPLICAS)
     restarts = [f.at for f in faults if f.kind != "kill"]
     assert restarts[1] - restarts[0] >= 10  # one restart has recovered before the next
+
+
+async def test_a_replica_struck_again_while_it_starts_is_killed_only_once_it_is_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two kills of one replica 0.1 s apart, while its restart takes 0.5 s: the second waits for it."""
+    import time
+
+    from market_bench.chaos import campaign
+    from market_bench.chaos.schedule import Fault
+
+    calls: list[tuple[str, str, float]] = []
+
+    def stop(_settings: object, replica: campaign.Replica, _sig: int) -> None:
+        calls.append(("kill", f"{replica.service}-{replica.index}", time.monotonic()))
+
+    def start(_settings: object, replica: campaign.Replica) -> None:
+        time.sleep(0.5)  # a restart that takes a while to be ready
+        calls.append(("ready", f"{replica.service}-{replica.index}", time.monotonic()))
+
+    monkeypatch.setattr(campaign, "stop", stop)
+    monkeypatch.setattr(campaign, "start", start)
+    faults = [Fault(0.0, "kill", "notification-0", 0.01), Fault(0.1, "kill", "notification-0", 0.01),
+              Fault(0.1, "kill", "order-1", 0.01)]  # fmt: skip
+    run = campaign.Run()
+    await campaign.strike(None, run, faults)  # type: ignore[arg-type]
+    ours = [(kind, at) for kind, target, at in calls if target == "notification-0"]
+    assert [kind for kind, _ in ours] == ["kill", "ready", "kill", "ready"]
+    others = [at for kind, target, at in calls if target == "order-1" and kind == "kill"]
+    assert others and others[0] < ours[1][1]  # another replica's fault does not wait
+    assert len(run.injected) == 3

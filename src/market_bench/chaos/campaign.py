@@ -99,12 +99,19 @@ async def load(
 
 async def strike(settings: Settings, run: Run, faults: list[Fault]) -> None:
     """Each fault at its time (they may overlap): a replica killed with SIGKILL, or Kafka / MariaDB
-    stopped; all started again."""
-    await asyncio.gather(*(_strike(settings, run, fault) for fault in faults))
+    stopped; all started again. A fault on a target still down or starting from the one before waits
+    until it is back (a replica killed while it starts would be killed twice, not once more)."""
+    back: dict[str, asyncio.Lock] = {f.target: asyncio.Lock() for f in faults}
+    await asyncio.gather(*(_strike(settings, run, fault, back[fault.target]) for fault in faults))
 
 
-async def _strike(settings: Settings, run: Run, fault: Fault) -> None:
+async def _strike(settings: Settings, run: Run, fault: Fault, back: asyncio.Lock) -> None:
     await asyncio.sleep(max(0.0, run.started + fault.at - time.monotonic()))
+    async with back:
+        await _one(settings, run, fault)
+
+
+async def _one(settings: Settings, run: Run, fault: Fault) -> None:
     struck = run.now()
     if fault.kind == "kill":
         service, _, index = fault.target.rpartition("-")
