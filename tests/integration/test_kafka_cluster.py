@@ -78,17 +78,27 @@ def start_again() -> None:
     assert result.returncode == 0
 
 
+async def min_insync(admin: AIOKafkaAdminClient, topics: list[str]) -> dict[str, str]:
+    """Each topic's effective `min.insync.replicas`, once the broker asked knows every topic (a topic just
+    created reaches each broker's metadata a moment later; until then its entry has an error code)."""
+    wanted = [ConfigResource(ConfigResourceType.TOPIC, t, {"min.insync.replicas": None}) for t in topics]
+    for _ in range(100):
+        [response] = await admin.describe_configs(wanted)
+        resources = response.to_object()["resources"]
+        if all(r["error_code"] == 0 for r in resources):
+            return {r["resource_name"]: r["config_entries"][0]["config_value"] for r in resources}
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"errors describing {topics}: {resources}")
+
+
 async def test_every_topic_keeps_three_copies_and_needs_two_in_sync(admin: AIOKafkaAdminClient) -> None:
     created = f"cluster-{uuid.uuid4().hex[:8]}.dlq"  # as the services create their dead letters' topics
     await ensure_topics(cluster(), [created], partitions=3)
+    topics = [*platform.TOPICS, created]
     try:
-        topics = [*platform.TOPICS, created]
         for topic in await described(admin, topics):
             assert {len(p["replicas"]) for p in topic["partitions"]} == {3}, topic["topic"]
-        wanted = [ConfigResource(ConfigResourceType.TOPIC, t, {"min.insync.replicas": None}) for t in topics]
-        [response] = await admin.describe_configs(wanted)
-        for resource in response.to_object()["resources"]:
-            assert resource["config_entries"][0]["config_value"] == "2", resource["resource_name"]
+        assert await min_insync(admin, topics) == dict.fromkeys(topics, "2")
     finally:
         await admin.delete_topics([created])
 
