@@ -128,6 +128,15 @@ POST /api/v1/orders/ord_1/cancel order
 GET /api/v1/payments?order_id=ord_1 payment
 POST /api/v1/admin/coupons payment
 POST /api/v1/admin/coupons/cpn_1/issue payment
+POST /api/v1/orders/preview order
+GET /api/v1/admin/platform order
+GET /console/ order
+GET /shop/app.js order
+GET /assets/lib.js order
+GET /assets/swagger-ui/swagger-ui.css order
+GET /docs order
+GET /redoc order
+GET /openapi.json order
 GET /api/v1/admin/orders?stuck=true reporting
 GET /api/v1/admin/stats/sales?from=2026-03-01 reporting
 ROUTES

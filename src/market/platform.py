@@ -108,6 +108,9 @@ SERVICES: tuple[Service, ...] = (
 )
 
 TOPICS: tuple[str, ...] = (ORDER_EVENTS, PAYMENT_EVENTS, PRODUCT_EVENTS)
+# The service whose replicas also serve the browser's pages (/console/, /shop/, /docs, /redoc, the whole
+# API's OpenAPI document) and the platform's status (/api/v1/admin/platform); the gateway routes them to it.
+CONSOLE = "order"
 
 
 def service(name: str) -> Service:
@@ -122,5 +125,6 @@ def as_document() -> dict[str, object]:
     return {
         "port_stride": PORT_STRIDE,
         "topics": list(TOPICS),
+        "console": CONSOLE,
         "services": [{**asdict(s), "database": s.database} for s in SERVICES],
     }

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     product_grpc_target: str = ""
     payment_grpc_target: str = ""
     grpc_deadline_seconds: float = 3.0
+    # The embedded mode runs the PG/BNPL sandbox in its own process; false: it reaches pg_base_url (and
+    # bnpl_base_url) over HTTP as the distributed mode does (a sandbox of its own, the real PG's test
+    # environment, or — in the browser tests — a PG that is down).
+    pg_in_process: bool = True
     # gRPC over mutual TLS (SPEC §10.5): each service serves and calls with its own certificate of one CA,
     # `ca.crt`, `<service>.crt` and `<service>.key` in `grpc_certs_dir` (default: <state_dir>/certs, which
     # scripts/gen-certs fills, and `market up` runs it when they are missing).

@@ -16,10 +16,10 @@ from market.kernel.coupons import AVAILABLE, USED, CouponDefinition, IssuedCoupo
 from market.kernel.events import Envelope
 from market.kernel.plan import Leg, Method
 from market.payment.adapters.memory import MemoryState, memory_uow
-from market.payment.adapters.schema import MIGRATIONS
+from market.payment.adapters.migrations import HISTORY as MIGRATIONS
 from market.payment.adapters.sql import sql_uow
 from market.payment.domain.payment import LegStatus, Payment, PaymentStatus
-from market.payment.ports import LeaseLost, UnitOfWorkFactory
+from market.payment.ports import InFlight, LeaseLost, UnitOfWorkFactory
 from tests.contract.backends import SQL_BACKENDS, sql_database
 from tests.events import event
 
@@ -43,7 +43,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield Store(memory_uow(state), memory_outbox)
         return
     async with sql_database(request.param, tmp_path, "payment") as db:
-        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+        await migrate(db, MIGRATIONS)
 
         async def sql_outbox() -> list[str]:
             async with db.transaction() as tx:
@@ -132,6 +132,22 @@ async def test_due_lists_in_flight_payments_past_their_lease_oldest_first(store:
         due = await uow.payments.due(T0 + timedelta(seconds=30), 10)
         assert [p.order_id for p in due] == ["ord_b", "ord_a"]
         assert [p.order_id for p in await uow.payments.due(T0 + timedelta(seconds=30), 1)] == ["ord_b"]
+
+
+async def test_in_flight_counts_the_payments_not_finished_and_those_past_their_lease(store: Store) -> None:
+    async with store.uow() as uow:
+        assert await uow.payments.in_flight(T0) == InFlight({}, 0, None)
+    done, compensating = payment("ord_done", timedelta(seconds=1)), payment("ord_comp", timedelta(seconds=60))
+    done.complete(T0)
+    compensating.refuse(compensating.legs[0], "PG_DECLINED")
+    compensating.updated_at = T0 + timedelta(seconds=3)
+    async with store.uow() as uow:
+        for p in (payment("ord_a", timedelta(seconds=20)), payment("ord_b", timedelta(seconds=10)),
+                  compensating, done):  # fmt: skip
+            await uow.payments.add(p)
+    async with store.uow() as uow:
+        counted = await uow.payments.in_flight(T0 + timedelta(seconds=15))
+    assert counted == InFlight({"PROCESSING": 2, "COMPENSATING": 1}, 1, T0)
 
 
 async def test_a_first_write_carries_the_validation_outcome(store: Store) -> None:

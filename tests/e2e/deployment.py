@@ -23,6 +23,9 @@ ADMIN_EMAIL = "e2e-admin@market.test"
 ADMIN_PASSWORD = "e2e-admin-password"
 
 
+CLI = [sys.executable, "-m", "market.cli"]  # `market`, whatever the PATH
+
+
 @dataclass
 class Deployment:
     base_url: str
@@ -59,11 +62,12 @@ class EmbeddedServer(Deployment):
     port: int = 0
     log_path: Path = Path()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    start_timeout: float = 30.0  # seconds until /readyz answers 200 (a busy shared machine needs more)
 
     @classmethod
     def create(cls, data_dir: Path) -> EmbeddedServer:
         port = _free_port()
-        market = [sys.executable, "-m", "market.cli"]
+        market = CLI
         return cls(
             base_url=f"http://127.0.0.1:{port}",
             admin_email=ADMIN_EMAIL,
@@ -102,7 +106,7 @@ class EmbeddedServer(Deployment):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"market serve exited early; see {self.log_path}")
@@ -112,7 +116,7 @@ class EmbeddedServer(Deployment):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"market serve not ready after 30 s; see {self.log_path}")
+        raise RuntimeError(f"market serve not ready after {self.start_timeout:.0f} s; see {self.log_path}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush — what a crash looks like."""
@@ -137,8 +141,7 @@ def from_environment(tmp: Path) -> Deployment:
         base_url=base_url.rstrip("/"),
         admin_email=os.environ.get("MARKET_E2E_ADMIN_EMAIL", ADMIN_EMAIL),
         admin_password=os.environ.get("MARKET_E2E_ADMIN_PASSWORD", ADMIN_PASSWORD),
-        audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "market audit")),
-        rebuild_command=shlex.split(
-            os.environ.get("MARKET_E2E_REBUILD", "market rebuild-read-model --distributed")
-        ),
+        audit_command=shlex.split(os.environ.get("MARKET_E2E_AUDIT", "")) or [*CLI, "audit"],
+        rebuild_command=shlex.split(os.environ.get("MARKET_E2E_REBUILD", ""))
+        or [*CLI, "rebuild-read-model", "--distributed"],
     )

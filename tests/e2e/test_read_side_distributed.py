@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from market import platform
+from market.bootstrap.status import metrics_headers
 from market.bootstrap.topology import Replica, infra, redis_url, remembered, start, stop
 from market.infra.cache import redis_client
 from market.settings import Settings
@@ -25,6 +26,7 @@ from tests.e2e.client import Api, line, pg
 from tests.e2e.test_read_side import search, until
 
 SETTINGS = remembered(Settings())
+SCRAPE = metrics_headers(SETTINGS)  # /metrics answers the scrape token or an admin's
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("MARKET_E2E_DISTRIBUTED") != "1" or SETTINGS.replica_counts().get("order", 1) < 2,
@@ -38,7 +40,7 @@ def replica_url(service: str, index: int) -> str:
 
 async def cache_count(index: int, outcome: str) -> float:
     async with httpx.AsyncClient() as client:
-        text = (await client.get(f"{replica_url('order', index)}/metrics")).text
+        text = (await client.get(f"{replica_url('order', index)}/metrics", headers=SCRAPE)).text
     found = re.search(
         rf'^market_cache_requests_total{{cache="catalog",outcome="{outcome}"}} (\S+)$', text, re.M
     )

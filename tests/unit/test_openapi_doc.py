@@ -10,6 +10,7 @@ from market.bootstrap.embedded import create_app
 from market.kernel.plan import RULES
 from market.settings import Settings
 from market.web.api_errors import BODY_EDGE, EDGE, ROUTE_ERRORS
+from market.web.browser import PLATFORM_DOCUMENT
 from market.web.problems import status_of
 
 EDGE_CODES = {code for _, code, _ in (*EDGE, BODY_EDGE)}
@@ -19,6 +20,23 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 def test_the_committed_openapi_document_matches_the_app(tmp_path: Path) -> None:
     served = create_app(Settings(data_dir=tmp_path)).openapi()
     assert json.loads(DOC.read_text()) == json.loads(json.dumps(served)), "run scripts/export-openapi"
+    # The copy a distributed console serves at /openapi.json for /docs.
+    assert json.loads(PLATFORM_DOCUMENT.read_text()) == json.loads(DOC.read_text()), (
+        "run scripts/export-openapi"
+    )
+
+
+def test_every_operation_that_needs_a_token_declares_the_bearer_scheme_swagger_ui_authorizes_with() -> None:
+    document = json.loads(DOC.read_text())
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "`POST /api/v1/auth/token` answers the token; paste its `access_token`.",
+    }
+    for (method, path), operation in _operations(document).items():
+        needs_token = "UNAUTHORIZED" in ROUTE_ERRORS[(method, path)] and path != "/api/v1/auth/token"
+        assert (operation.get("security") == [{"bearer": []}]) == needs_token, (method, path)
 
 
 def test_every_public_path_of_the_spec_is_documented() -> None:

@@ -11,14 +11,15 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import FastAPI
 
 from market import platform
-from market.bootstrap import heap
+from market.bootstrap import health, heap, topology
 from market.bootstrap.runner import Platform
 from market.bootstrap.topology import grpc_target
-from market.bootstrap.wiring import operations
+from market.bootstrap.wiring import operations, token_settings
 from market.infra import tracing
 from market.infra.cache import Cache, MemoryCache, RedisCache, redis_client
 from market.infra.grpc import CallPolicy, Tls, open_channel, start_server
@@ -31,7 +32,9 @@ from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMemb
 from market.payment.adapters.grpc_client import GrpcPointsAccount
 from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway
 from market.settings import Settings
+from market.web import browser
 from market.web.app import API_PREFIX, build_app
+from market.web.auth import Auth
 
 TOPIC_PARTITIONS = 12  # enough for 12 replicas of a consumer; keyed by order id
 
@@ -142,4 +145,22 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
         for check in checks.values():
             await check()
 
-    return build_app(f"market {name}", [], {"dependencies": ready}, lifespan, operations(settings))
+    if name != platform.CONSOLE:
+        return build_app(f"market {name}", [], {"dependencies": ready}, lifespan, operations(settings))
+
+    async def status(authorization: str) -> dict[str, Any]:
+        return health.platform_view(await health.probe_replicas(console_targets(settings), authorization))
+
+    routers = [health.router(status, Auth(token_settings(settings)))]
+    app = build_app(f"market {name}", routers, {"dependencies": ready}, lifespan, operations(settings))
+    browser.install(app, whole_platform_document=True)
+    return app
+
+
+def console_targets(settings: Settings) -> list[tuple[str, str, str]]:
+    """Every replica `market up` runs on this host, as (service, replica, base URL), for the console."""
+    return [
+        (r.service, r.name, f"http://127.0.0.1:{r.port(settings)}")
+        for r in topology.replicas(settings)
+        if r.service != topology.SANDBOX
+    ]

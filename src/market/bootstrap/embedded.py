@@ -11,27 +11,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from prometheus_client import generate_latest
 
 from market import platform
-from market.bootstrap import demo, heap
+from market.bootstrap import demo, health, heap
 from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
 from market.bootstrap.runner import Platform
-from market.bootstrap.wiring import operations
+from market.bootstrap.wiring import operations, token_settings
 from market.infra import tracing
 from market.infra.bus import InProcessBus
 from market.infra.cache import MemoryCache
 from market.infra.consuming import Delivery
 from market.infra.dead_letters import SqlDeadLetters
+from market.infra.jobs import every
 from market.infra.migrations import migrate
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import Clock, SystemClock
 from market.notification.adapters.members import InProcessRecipients
-from market.payment.adapters.toss import TossBnplGateway, TossCardGateway
+from market.payment.adapters.toss import HttpTransport, TossBnplGateway, TossCardGateway, Transport
 from market.pg_sandbox.core import MIGRATIONS as SANDBOX_MIGRATIONS
 from market.pg_sandbox.core import Sandbox
 from market.pg_sandbox.transport import InProcessTransport
 from market.settings import Settings
+from market.web import browser
 from market.web.app import build_app
+from market.web.auth import Auth
 
 log = logging.getLogger("market")
 
@@ -60,6 +64,7 @@ class EmbeddedAdapters:
     dbs: dict[str, SqliteDatabase] = field(default_factory=dict)
     wakes: dict[str, asyncio.Event] = field(default_factory=dict)
     platform: Platform | None = None
+    transports: list[HttpTransport] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = [s.name for s in platform.SERVICES] + ["pg_sandbox"]
@@ -89,10 +94,19 @@ class EmbeddedAdapters:
         return InProcessCoupons(_Later(self, "payment"))
 
     def cards(self) -> TossCardGateway:
-        return TossCardGateway(self.sandbox)
+        return TossCardGateway(self._pg(self.settings.pg_base_url))
 
     def bnpl(self) -> TossBnplGateway:
-        return TossBnplGateway(self.sandbox)
+        return TossBnplGateway(self._pg(self.settings.bnpl_base_url or self.settings.pg_base_url))
+
+    def _pg(self, base_url: str) -> Transport:
+        """The sandbox in this process, or (`pg_in_process` false) the PG at `base_url` over HTTP."""
+        if self.settings.pg_in_process:
+            return self.sandbox
+        s = self.settings
+        transport = HttpTransport(base_url, s.pg_secret_key, timeout=s.pg_timeout_seconds)
+        self.transports.append(transport)
+        return transport
 
     def recipients(self) -> InProcessRecipients:
         return InProcessRecipients(_Later(self, "member"))
@@ -113,10 +127,28 @@ class Embedded:
     async def start(self) -> None:
         await migrate(self.adapters.dbs["pg_sandbox"], SANDBOX_MIGRATIONS)
         await self.platform.start()
+        self.platform.jobs.start(every(1, self.bus.report_lag, "consumer-lag"), "consumer-lag")
+
+    async def status(self, _authorization: str = "") -> dict[str, Any]:
+        """`GET /api/v1/admin/platform`: this one process answers for every service (market.bootstrap.health)."""
+        samples = health.samples_of(generate_latest().decode())
+
+        async def ready(name: str) -> bool:
+            try:
+                await self.adapters.dbs[name].ping()
+            except Exception:
+                return False
+            return True
+
+        replica = self.platform.replica
+        probed = [health.Probed(s.name, replica, await ready(s.name), samples) for s in platform.SERVICES]
+        return health.platform_view(probed)
 
     async def stop(self) -> None:
         await self.platform.stop()
         await self.bus.stop()
+        for transport in self.adapters.transports:
+            await transport.close()
         for db in self.adapters.dbs.values():
             await db.close()
 
@@ -156,10 +188,9 @@ def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
         for db in embedded.adapters.dbs.values():
             await db.ping()
 
-    return build_app(
-        "market (embedded)",
-        embedded.platform.routers,
-        {"databases": databases_ready},
-        lifespan,
-        operations(settings),
+    routers = [*embedded.platform.routers, health.router(embedded.status, Auth(token_settings(settings)))]
+    app = build_app(
+        "market (embedded)", routers, {"databases": databases_ready}, lifespan, operations(settings)
     )
+    browser.install(app)
+    return app

@@ -5,19 +5,17 @@ every Kafka node (its pid file, and whether its broker port answers)."""
 from __future__ import annotations
 
 import os
-import re
 import socket
 from datetime import UTC, datetime
 
 import httpx
 
+from market.bootstrap.health import samples_of
 from market.bootstrap.topology import SANDBOX, Replica, kafka_bootstrap, remembered, replicas, running
 from market.bootstrap.wiring import token_settings
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.domain import ACTIVE, ADMIN, Member
 from market.settings import Settings
-
-_SAMPLE = re.compile(r"^(market_outbox_backlog|market_consumer_lag)\{[^}]*\} ([0-9.e+]+)$", re.M)
 
 
 def metrics_headers(settings: Settings) -> dict[str, str]:
@@ -42,10 +40,11 @@ def probe(settings: Settings, replica: Replica, headers: dict[str, str] | None =
         ready = httpx.get(f"{base}/{'healthz' if replica.service == SANDBOX else 'readyz'}", timeout=2)
         row["ready"] = ready.status_code == 200
         if replica.service != SANDBOX:
-            metrics = httpx.get(f"{base}/metrics", headers=headers, timeout=2).text
-            for name, value in _SAMPLE.findall(metrics):
-                key = "lag" if name == "market_consumer_lag" else "backlog"
-                row[key] = int(float(value)) + int(row[key] or 0)  # type: ignore[call-overload]
+            samples = samples_of(httpx.get(f"{base}/metrics", headers=headers, timeout=2).text)
+            for (name, _), value in samples.items():
+                key = {"market_consumer_lag": "lag", "market_outbox_backlog": "backlog"}.get(name)
+                if key is not None:
+                    row[key] = int(value) + int(row[key] or 0)  # type: ignore[call-overload]
     except httpx.HTTPError:
         pass
     return row

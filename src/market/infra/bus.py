@@ -13,7 +13,7 @@ import asyncio
 import zlib
 from collections.abc import Sequence
 
-from market.infra.consuming import Delivery
+from market.infra.consuming import LAG, Delivery
 from market.kernel.events import Envelope
 from market.kernel.messaging import Consumer
 
@@ -24,6 +24,7 @@ class _Partition:
     def __init__(self, group: str, consumer: Consumer, delivery: Delivery) -> None:
         self.group, self.consumer, self.delivery = group, consumer, delivery
         self.queue: list[_Item] = []
+        self.handling: list[_Item] = []
         self.worker: asyncio.Task[None] | None = None
 
     def put(self, item: _Item) -> None:
@@ -31,13 +32,21 @@ class _Partition:
         if self.worker is None or self.worker.done():
             self.worker = asyncio.create_task(self._work())
 
+    @property
+    def lag(self) -> int:
+        """Events queued or being handled."""
+        return len(self.queue) + len(self.handling)
+
     async def _work(self) -> None:
         while self.queue:
-            batch, self.queue = self.queue, []
-            await self.delivery.deliver(self.group, self.consumer, [envelope for envelope, _ in batch])
-            for _, done in batch:
+            self.handling, self.queue = self.queue, []
+            await self.delivery.deliver(
+                self.group, self.consumer, [envelope for envelope, _ in self.handling]
+            )
+            for _, done in self.handling:
                 if not done.done():
                     done.set_result(None)
+            self.handling = []
 
 
 class InProcessBus:
@@ -60,6 +69,15 @@ class InProcessBus:
                 waits.append(done)
         if waits:
             await asyncio.gather(*waits)
+
+    async def report_lag(self) -> None:
+        """Set `market_consumer_lag` per group: events published and not yet handled."""
+        lags: dict[str, int] = {}
+        for groups in self._groups.values():
+            for parts in groups:
+                lags[parts[0].group] = lags.get(parts[0].group, 0) + sum(p.lag for p in parts)
+        for group, lag in lags.items():
+            LAG.labels(group).set(lag)
 
     async def stop(self) -> None:
         """Cancel the handlers in flight; their events' `publish` never returns, so the relay keeps them."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -34,6 +34,8 @@ from market.kernel.messaging import Consumer, DeadLetters
 log = logging.getLogger("market.consumer")
 FAILURES = Counter("market_consumer_failures_total", "Handler failures, by consumer group", ["group"])
 DEAD = Counter("market_dead_letters_total", "Events given up after max attempts", ["group", "topic"])
+# Set by each transport now and then (`report_lag`): `market status` and the operators' console read it.
+LAG = Gauge("market_consumer_lag", "Events not yet handled, over this process's partitions", ["group"])
 
 
 class Delivery:

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
-from market.infra.consuming import Delivery
+from market.infra.consuming import LAG, Delivery
 from market.infra.tracing import TRACEPARENT
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
@@ -22,7 +22,6 @@ from market.settings import Settings
 
 log = logging.getLogger("market.kafka")
 DLQ_SUFFIX = ".dlq"
-LAG = Gauge("market_consumer_lag", "Records not yet handled, over this process's partitions", ["group"])
 POISON = Counter(
     "market_kafka_undecodable_records_total",
     "Records skipped because they are not an event envelope",
@@ -64,6 +63,22 @@ async def default_replicas(admin: AIOKafkaAdminClient) -> int:
     [response] = await admin.describe_configs([wanted])
     [resource] = response.to_object()["resources"]
     return int(resource["config_entries"][0]["config_value"])
+
+
+async def existing_partitions(
+    bootstrap: str, topics: Sequence[str], security: dict[str, str] | None = None
+) -> list[TopicPartition]:
+    """The partitions of those of `topics` that exist now (a topic Kafka does not know has none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
+    await admin.start()
+    try:
+        known = set(await admin.list_topics())
+        present = [t for t in topics if t in known]
+        described = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described if t["error_code"] == 0
+            for p in sorted(t["partitions"], key=lambda p: p["partition"])]  # fmt: skip
 
 
 class KafkaPublisher:

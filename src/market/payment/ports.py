@@ -25,6 +25,15 @@ class LeaseLost(Exception):
     """Another runner claimed the payment (its attempt is newer): this runner must stop driving it."""
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """The payments the saga has not finished, as the reconciler counts them."""
+
+    by_status: dict[str, int]  # PROCESSING, COMPENSATING, REFUNDING: how many in each
+    lease_expired: int  # their runner went away: the reconciler resumes them on its next run
+    oldest_update: datetime | None  # the least recently moved one's last step
+
+
 class PaymentRepository(Protocol):
     async def add(self, payment: Payment) -> bool:
         """Store a new payment; False (and nothing written) if the order already has one."""
@@ -44,6 +53,10 @@ class PaymentRepository(Protocol):
 
     async def due(self, now: datetime, limit: int) -> list[Payment]:
         """Payments in flight (PROCESSING, COMPENSATING, REFUNDING) whose lease has expired, oldest lease first."""
+        ...
+
+    async def in_flight(self, now: datetime) -> InFlight:
+        """The payments in flight (PROCESSING, COMPENSATING, REFUNDING), counted."""
         ...
 
     async def failed_due(self, since: datetime, now: datetime, limit: int) -> list[Payment]:
@@ -180,4 +193,8 @@ class BnplGateway(Protocol):
 class PaymentMetrics(Protocol):
     def observe(self, method: str, action: str, outcome: str, seconds: float) -> None:
         """One step of a payment method (take / give_back) and how it ended."""
+        ...
+
+    def reconciled(self, in_flight: InFlight, resumed: int, at: datetime) -> None:
+        """One run of the reconciler: what was in flight after it, how many payments it took over."""
         ...

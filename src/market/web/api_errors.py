@@ -24,6 +24,22 @@ _MEMBER = ("UNAUTHORIZED",)
 _ADMIN = ("UNAUTHORIZED", "FORBIDDEN")
 _INPUT = ("VALIDATION_ERROR",)
 _KEYED = ("IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_USE")
+# SPEC §4's codes before the stock, in the order it checks them (placing and its preview).
+_ORDER_RULES = (
+    "TOO_MANY_ITEMS",
+    "INVALID_QUANTITY",
+    "DUPLICATE_PRODUCT",
+    "DUPLICATE_PAYMENT_METHOD",
+    "BNPL_COMPOSITE_NOT_ALLOWED",
+    "COUPON_STANDALONE_NOT_ALLOWED",
+    "COMPOSITE_REQUIRES_PG",
+    "BNPL_MIN_AMOUNT",
+    "PRODUCT_NOT_FOUND",
+    "PRODUCT_NOT_ON_SALE",
+    "AMOUNT_MISMATCH",
+    "COUPON_NOT_APPLICABLE",
+    "INSUFFICIENT_POINTS",
+)
 
 ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     # SPEC §10.5's login throttle: per email and per client address; sign-ups per address.
@@ -48,30 +64,28 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
         *_MEMBER,
         *_INPUT,
         *_KEYED,
-        "TOO_MANY_ITEMS",
-        "INVALID_QUANTITY",
-        "DUPLICATE_PRODUCT",
-        "DUPLICATE_PAYMENT_METHOD",
-        "BNPL_COMPOSITE_NOT_ALLOWED",
-        "COUPON_STANDALONE_NOT_ALLOWED",
-        "COMPOSITE_REQUIRES_PG",
-        "BNPL_MIN_AMOUNT",
-        "PRODUCT_NOT_FOUND",
-        "PRODUCT_NOT_ON_SALE",
-        "AMOUNT_MISMATCH",
-        "COUPON_NOT_APPLICABLE",
-        "INSUFFICIENT_POINTS",
+        *_ORDER_RULES,
         "OUT_OF_STOCK",
         "PRICE_CHANGED",
         "FORBIDDEN",
         "NOT_FOUND",
     ),
+    ("POST", "/api/v1/orders/preview"): (*_MEMBER, *_INPUT, *_ORDER_RULES, "FORBIDDEN", "NOT_FOUND"),
     ("GET", "/api/v1/orders"): (*_MEMBER, *_INPUT),
     ("GET", "/api/v1/orders/{order_id}"): (*_MEMBER, *_INPUT, "NOT_FOUND"),
     ("POST", "/api/v1/orders/{order_id}/cancel"): (
         *_MEMBER,
         *_INPUT,
         *_KEYED,
+        "NOT_FOUND",
+        "ORDER_NOT_CANCELLABLE",
+        "CANCEL_WINDOW_EXPIRED",
+        "PRODUCT_NOT_IN_ORDER",
+        "CANCEL_QUANTITY_EXCEEDED",
+    ),
+    ("POST", "/api/v1/orders/{order_id}/cancel/preview"): (
+        *_MEMBER,
+        *_INPUT,
         "NOT_FOUND",
         "ORDER_NOT_CANCELLABLE",
         "CANCEL_WINDOW_EXPIRED",
@@ -85,6 +99,7 @@ ROUTE_ERRORS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/api/v1/members/me/coupons"): (*_MEMBER, *_INPUT),
     ("POST", "/api/v1/admin/coupons"): (*_ADMIN, *_INPUT),
     ("POST", "/api/v1/admin/coupons/{coupon_id}/issue"): (*_ADMIN, *_INPUT, "NOT_FOUND"),
+    ("GET", "/api/v1/admin/platform"): _ADMIN,
     ("GET", "/healthz"): (),
     ("GET", "/readyz"): ("NOT_READY",),
     ("GET", "/metrics"): _ADMIN,

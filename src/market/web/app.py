@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from market.infra.logs import ACCESS, ORDER_ID
 from market.web import api_errors, problems
-from market.web.auth import Auth
+from market.web.auth import BEARER, Auth
 from market.web.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from market.web.json import FastJSON
 from market.web.metrics import observe
@@ -116,6 +116,8 @@ def build_app(
         lifespan=lifespan,
         default_response_class=FastJSON,
         description="Order & payment platform. Errors are application/problem+json with a stable `code`.",
+        docs_url=None,  # served from local assets by market.web.browser
+        redoc_url=None,
     )
     problems.install(app)
     api_errors.install(app)
@@ -157,6 +159,7 @@ def build_app(
         tags=["operations"],
         summary="Prometheus metrics (an admin's Bearer token, or the scrape token)",
         response_class=PlainTextResponse,
+        dependencies=[Security(BEARER)],  # declares the scheme in the document; checked below
     )
     async def metrics(request: Request) -> Response:
         ops.may_read_metrics(request.headers.get("authorization", ""))

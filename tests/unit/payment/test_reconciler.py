@@ -4,10 +4,10 @@ and no card charge outlives a failed payment."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from market.payment.adapters.memory import memory_uow
-from market.payment.ports import CardCharge
+from market.payment.ports import CardCharge, InFlight
 from market.payment.use_cases import PaymentService
 from tests.unit.payment.conftest import LEASE, World, coupon_leg, pg, point
 
@@ -203,3 +203,46 @@ async def test_a_runner_that_lost_its_lease_cannot_write(world: World) -> None:
     assert [e.type for e in world.events("ord_slow")] == ["PaymentCompleted"]
     assert len(await world.charges("ord_slow")) == 1
     assert (await world.payment("ord_slow")).attempts == 2
+
+
+class RecordedRuns:
+    """The metrics the reconciler reports after each run (what the operators' console shows)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[InFlight, int]] = []
+
+    def observe(self, method: str, action: str, outcome: str, seconds: float) -> None:
+        return None
+
+    def reconciled(self, in_flight: InFlight, resumed: int, at: datetime) -> None:
+        self.runs.append((in_flight, resumed))
+
+
+async def test_each_run_reports_what_is_still_in_flight_and_what_it_took_over(world: World) -> None:
+    member = world.member(points=1_000)
+    world.points.down.add("use")  # the payment cannot go on: it stays PROCESSING
+    placed_at = world.clock.now()
+    await world.place(member, 5_000, pg(4_000), point(1_000))
+    recorded = RecordedRuns()
+    reconciler = PaymentService(
+        uow=memory_uow(world.state),
+        clock=world.clock,
+        points=world.points,
+        cards=world.card,
+        bnpl=world.bnpl,
+        metrics=recorded,
+        lease_seconds=LEASE.total_seconds(),
+    )
+
+    await reconciler.reconcile_once()
+    world.clock.advance(AFTER_LEASE)
+    await reconciler.reconcile_once()  # took it over; still stuck, leased again
+    world.points.down.clear()
+    world.clock.advance(AFTER_LEASE)
+    await reconciler.reconcile_once()
+
+    assert recorded.runs == [
+        (InFlight({"PROCESSING": 1}, 0, placed_at), 0),
+        (InFlight({"PROCESSING": 1}, 0, placed_at), 1),  # taken over, but it did not move
+        (InFlight({}, 0, None), 1),
+    ]

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from market.infra.logs import ORDER_ID
 from market.kernel.plan import Leg
-from market.order.domain import order_view
+from market.order.domain import cancel_preview_view, order_view, preview_view
 from market.order.use_cases import OrderService, Reply
 from market.web.auth import Auth, Principal
 from market.web.json import FastJSON, page
@@ -81,6 +81,11 @@ def _render(reply: Reply, orders_path: str) -> Response:
     return Response(reply.body, status_code=reply.status, media_type="application/json", headers=headers)
 
 
+def _cancelled_items(body: CancelIn | None) -> list[tuple[str, int]] | None:
+    """The quantities a cancel names, or None: everything still open."""
+    return None if body is None or body.items is None else [(i.product_id, i.quantity) for i in body.items]
+
+
 def router(service: OrderService, auth: Auth) -> APIRouter:
     """The order routes: each checks its input, calls one use case and renders what it returns."""
     r = APIRouter(tags=["orders"])
@@ -98,6 +103,15 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         reply = await service.place(principal.member_id, key, items, legs, wait_seconds(prefer))
         ORDER_ID.set(reply.order_id)  # the access log's line names the order (infra.logs)
         return _render(reply, request.url.path)
+
+    @r.post("/orders/preview", response_class=FastJSON, summary="Check an order and its payment plan")
+    async def preview_order(body: OrderIn, principal: Member) -> dict[str, Any]:
+        """The body of `POST /orders`, checked by the same rules without placing anything: 200 with the
+        priced lines and the plan when every rule passes, else the problem `POST /orders` would answer
+        for the first broken rule (the stock, which only placing reserves, is not checked)."""
+        items = [(line.product_id, line.quantity) for line in body.items]
+        legs = [Leg.of(p.method, p.amount, p.payment_key, p.coupon_id) for p in body.payments]
+        return preview_view(await service.preview(principal.member_id, items, legs))
 
     @r.get(
         "/orders",
@@ -132,6 +146,20 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         return order_view(order)
 
     @r.post(
+        "/orders/{order_id}/cancel/preview",
+        response_class=FastJSON,
+        summary="The refund a cancel would give, per leg",
+    )
+    async def preview_cancel(
+        order_id: Annotated[str, Path(max_length=64)], principal: Member, body: CancelIn | None = None
+    ) -> dict[str, Any]:
+        """The body of a cancel, checked and split as the cancel would (SPEC §10.3) without cancelling:
+        200 with the quantities, the refund and each leg's share, else the cancel's own problem."""
+        items = _cancelled_items(body)
+        cancellation = await service.preview_cancel(principal.member_id, order_id, principal.is_admin, items)
+        return cancel_preview_view(cancellation)
+
+    @r.post(
         "/orders/{order_id}/cancel", status_code=202, response_class=FastJSON, summary="Cancel a paid order"
     )
     async def cancel_order(
@@ -148,9 +176,7 @@ def router(service: OrderService, auth: Auth) -> APIRouter:
         split over the legs shown in `cancellations`) while their share of each leg is refunded.
 
         With `Prefer: wait=N` it answers once the refund went through, or after N seconds."""
-        items = (
-            None if body is None or body.items is None else [(i.product_id, i.quantity) for i in body.items]
-        )
+        items = _cancelled_items(body)
         reason = None if body is None else body.reason
         wait = wait_seconds(prefer)
         reply = await service.cancel(

@@ -21,7 +21,7 @@ from market.order.domain.order import (
     new_order_id,
 )
 from market.order.domain.saga import cancellation_requested, history, nudge, order_created, react
-from market.order.domain.view import order_view
+from market.order.domain.view import cancel_preview_view, order_view, preview_view
 
 __all__ = [
     "ABANDONED_AFTER",
@@ -41,6 +41,7 @@ __all__ = [
     "Replay",
     "Started",
     "TimelineEntry",
+    "cancel_preview_view",
     "cancellation_requested",
     "check_lines",
     "check_request",
@@ -49,6 +50,7 @@ __all__ = [
     "nudge",
     "order_created",
     "order_view",
+    "preview_view",
     "price_lines",
     "react",
     "replay_of",

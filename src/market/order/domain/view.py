@@ -10,6 +10,7 @@ from typing import Any
 
 from market.kernel.clock import iso
 from market.order.domain.cancellation import Cancellation
+from market.order.domain.lines import Line
 from market.order.domain.order import Order
 
 
@@ -19,17 +20,7 @@ def order_view(o: Order) -> dict[str, Any]:
         "member_id": o.member_id,
         "status": o.status.value,
         "total_amount": o.total_amount,
-        "items": [
-            {
-                "product_id": i.product_id,
-                "name": i.name,
-                "unit_price": i.unit_price,
-                "quantity": i.quantity,
-                "line_amount": i.line_amount,
-                "cancelled_quantity": i.cancelled_quantity,
-            }
-            for i in o.items
-        ],
+        "items": [{**_line(i), "cancelled_quantity": i.cancelled_quantity} for i in o.items],
         "payments": [
             {
                 "method": p.method.value,
@@ -53,10 +44,36 @@ def _cancellation(c: Cancellation) -> dict[str, Any]:
     null)."""
     return {
         "id": c.id,
-        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in c.items],
-        "refund_amount": c.refund_amount,
-        "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
+        **cancel_preview_view(c),
         "requested_at": iso(c.requested_at),
         "refunded_at": iso(c.refunded_at),
         "reason": c.reason,
+    }
+
+
+def cancel_preview_view(c: Cancellation) -> dict[str, Any]:
+    """What a cancellation takes and gives back: its quantities, its refund and each leg's share."""
+    return {
+        "items": [{"product_id": i.product_id, "quantity": i.quantity} for i in c.items],
+        "refund_amount": c.refund_amount,
+        "refunds": [{"method": r.method.value, "amount": r.amount} for r in c.refunds],
+    }
+
+
+def preview_view(o: Order) -> dict[str, Any]:
+    """An order that is only previewed: its total, its priced lines and its payment plan."""
+    return {
+        "total_amount": o.total_amount,
+        "items": [_line(i) for i in o.items],
+        "payments": [{"method": p.method.value, "amount": p.amount} for p in o.payments],
+    }
+
+
+def _line(line: Line) -> dict[str, Any]:
+    return {
+        "product_id": line.product_id,
+        "name": line.name,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "line_amount": line.line_amount,
     }

@@ -33,6 +33,9 @@ log = logging.getLogger("market.order")
 
 # What placing reads from the other services: the member, the products that exist, the COUPON leg's coupon.
 Facts = tuple[MemberSnapshot | None, list[ProductSnapshot], IssuedCoupon | None]
+# The order at given products' prices, once the rules that need them pass (else their error).
+Pricing = Callable[[Sequence[ProductSnapshot]], Order]
+PREVIEW = ""  # the id of an order that is only previewed
 
 
 class Placing:
@@ -68,22 +71,8 @@ class Placing:
             if placed is not None:
                 return placed
         requested, legs = tuple(items), tuple(payments)
-        check_lines(requested)
-        plan.check(PlanContext(legs), "plan")
-        member, products, coupon = await (looked_up or self.look_up(member_id, requested, legs))
-        if member is None:
-            raise NotFound("member")
-        if not member.active:
-            raise DomainError("FORBIDDEN", "this account may not place orders")
-        now, order_id, balance = self._clock.now(), order_id or new_order_id(), member.point_balance
-
-        def priced(products: Sequence[ProductSnapshot]) -> Order:
-            """The order at these products' prices, once the payment rules accept it."""
-            lines = price_lines(requested, {p.id: p for p in products})
-            total = sum(line.line_amount for line in lines)
-            plan.check(PlanContext(legs, member_id, order_id, total, coupon, balance, now), "order")
-            return Order.place(order_id, member_id, lines, legs, now)
-
+        order_id = order_id or new_order_id()
+        priced, products = await self._pricing(member_id, order_id, requested, legs, looked_up)
         order = await self._reserved([product_id for product_id, _ in requested], products, priced)
         try:
             await self._store(order, finish)
@@ -91,6 +80,54 @@ class Placing:
             await self._release(order.id, exc)
             raise
         return order
+
+    async def preview(
+        self, member_id: str, items: Sequence[tuple[str, int]], payments: Sequence[Leg]
+    ) -> Order:
+        """The order `place_order` would place now (priced, every rule of SPEC §4 passed), or the error of
+        the first broken rule, the very one `place_order` answers; nothing is reserved or written. The one
+        rule left out is the stock, which only a reservation decides. The order returned has no id."""
+        requested, legs = tuple(items), tuple(payments)
+        priced, products = await self._pricing(member_id, PREVIEW, requested, legs, None)
+        try:
+            return priced(products)
+        except DomainError:
+            if not any(p.cached for p in products):
+                raise
+        return priced(
+            await self._catalog.get_products([product_id for product_id, _ in requested], fresh=True)
+        )
+
+    async def _pricing(
+        self,
+        member_id: str,
+        order_id: str,
+        requested: tuple[tuple[str, int], ...],
+        legs: tuple[Leg, ...],
+        looked_up: Awaitable[Facts] | None,
+    ) -> tuple[Pricing, list[ProductSnapshot]]:
+        """Check the rules that need nothing read (the lines, the plan's shape), read the facts (the member
+        must be active), and return how to price the order at some products' prices under the remaining
+        rules (products, legs against the total, coupon, points), with the products read."""
+        check_lines(requested)
+        plan.check(PlanContext(legs), "plan")
+        member, products, coupon = await (looked_up or self.look_up(member_id, requested, legs))
+        if member is None:
+            raise NotFound("member")
+        if not member.active:
+            raise DomainError("FORBIDDEN", "this account may not place orders")
+        now, balance = self._clock.now(), member.point_balance
+        # A preview's order does not exist: its coupon must be unused (no order of its own may hold it).
+        planned_id = None if order_id == PREVIEW else order_id
+
+        def priced(products: Sequence[ProductSnapshot]) -> Order:
+            """The order at these products' prices, once the payment rules accept it."""
+            lines = price_lines(requested, {p.id: p for p in products})
+            total = sum(line.line_amount for line in lines)
+            plan.check(PlanContext(legs, member_id, planned_id, total, coupon, balance, now), "order")
+            return Order.place(order_id, member_id, lines, legs, now)
+
+        return priced, products
 
     def look_up(
         self, member_id: str, items: Sequence[tuple[str, int]], payments: Sequence[Leg]
@@ -131,7 +168,7 @@ class Placing:
         self,
         ids: list[str],
         products: Sequence[ProductSnapshot],
-        priced: Callable[[Sequence[ProductSnapshot]], Order],
+        priced: Pricing,
     ) -> Order:
         """The order priced from `products`, its stock reserved at those prices.
 

@@ -14,6 +14,7 @@ from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.plan import Leg
 from market.order.domain import (
+    Cancellation,
     Order,
     OrderStatus,
     Started,
@@ -78,6 +79,11 @@ class OrderService:
         """Place an order without an Idempotency-Key (the demo data, tests): a fresh id each call."""
         return await self._placing.place_order(member_id, items, payments)
 
+    async def preview(self, member_id: str, items: Sequence[tuple[str, int]], legs: Sequence[Leg]) -> Order:
+        """What `place` would accept and price now, or the error it would answer; nothing reserved or
+        written, no key needed (a storefront checks a payment plan with it as the member composes it)."""
+        return await self._placing.preview(member_id, items, legs)
+
     async def cancel(
         self,
         member_id: str,
@@ -111,6 +117,18 @@ class OrderService:
     ) -> Order:
         """Ask for a PAID order (within 24 h of payment), or `items` of it, to be refunded (no key: tests)."""
         return await self._cancel(member_id, order_id, is_admin, None, items, None)
+
+    async def preview_cancel(
+        self, member_id: str, order_id: str, is_admin: bool, items: Sequence[tuple[str, int]] | None
+    ) -> Cancellation:
+        """What cancelling these quantities (None: everything open) would refund, split over the legs as
+        the cancel itself splits it (SPEC §10.3), or the error the cancel would answer; nothing written."""
+        async with self._uow() as uow:
+            order = await self._visible(uow, member_id, order_id, is_admin)
+        cancelling = order.request_cancellation(self._clock.now(), requested=items)
+        preview = cancelling.pending_cancellation
+        assert preview is not None  # a cancellation was just requested
+        return preview
 
     async def _cancel(
         self,

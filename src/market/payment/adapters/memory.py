@@ -15,7 +15,13 @@ from market.kernel.events import Envelope
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import issued_from_row, payment_from_row, payment_to_row
 from market.payment.domain.payment import IN_FLIGHT, Payment, PaymentStatus
-from market.payment.ports import CouponRepository, LeaseLost, PaymentRepository, UnitOfWorkFactory
+from market.payment.ports import (
+    CouponRepository,
+    InFlight,
+    LeaseLost,
+    PaymentRepository,
+    UnitOfWorkFactory,
+)
 
 
 @dataclass
@@ -82,6 +88,15 @@ class MemoryPayments:
             if r["status"] in IN_FLIGHT and r["lease_until"] is not None and r["lease_until"] <= iso(now)
         ]
         return [payment_from_row(r) for r in sorted(rows, key=lambda r: r["lease_until"])[:limit]]
+
+    async def in_flight(self, now: datetime) -> InFlight:
+        rows = [r for r in self._s.payments.values() if r["status"] in IN_FLIGHT]
+        by_status: dict[str, int] = {}
+        for r in rows:
+            by_status[str(r["status"])] = by_status.get(str(r["status"]), 0) + 1
+        expired = sum(1 for r in rows if r["lease_until"] is not None and r["lease_until"] <= iso(now))
+        oldest = min((r["updated_at"] for r in rows), default=None)
+        return InFlight(by_status, expired, parse_iso(oldest))
 
     async def failed_due(self, since: datetime, now: datetime, limit: int) -> list[Payment]:
         rows = [

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 
 from market.infra.outbox import SqlInbox, SqlOutbox
-from market.kernel.clock import Clock, iso
+from market.kernel.clock import Clock, iso, parse_iso
 from market.kernel.db import Database, Tx, insert_ignore, transaction_uow
 from market.kernel.messaging import Inbox, Outbox
 from market.payment.adapters.rows import payment_from_row, payment_to_row
@@ -14,6 +14,7 @@ from market.payment.adapters.sql_coupons import SqlCoupons
 from market.payment.domain.payment import Payment, PaymentStatus
 from market.payment.ports import (
     CouponRepository,
+    InFlight,
     LeaseLost,
     PaymentRepository,
     UnitOfWorkFactory,
@@ -72,6 +73,19 @@ class SqlPayments:
             {"now": iso(now), "n": limit},
         )
         return [payment_from_row(r) for r in rows]
+
+    async def in_flight(self, now: datetime) -> InFlight:
+        rows = await self._tx.fetchall(
+            "SELECT status, COUNT(*) AS n, SUM(CASE WHEN lease_until <= :now THEN 1 ELSE 0 END) AS expired, "
+            f"MIN(updated_at) AS oldest FROM payments WHERE status IN {_IN_FLIGHT} GROUP BY status",
+            {"now": iso(now)},
+        )
+        oldest = min((str(r["oldest"]) for r in rows if r["oldest"] is not None), default=None)
+        return InFlight(
+            {str(r["status"]): int(r["n"]) for r in rows},
+            sum(int(r["expired"] or 0) for r in rows),
+            parse_iso(oldest),
+        )
 
     async def failed_due(self, since: datetime, now: datetime, limit: int) -> list[Payment]:
         rows = await self._tx.fetchall(

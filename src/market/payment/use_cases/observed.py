@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
@@ -13,6 +14,7 @@ from market.payment.ports import (
     BnplGateway,
     CardGateway,
     GatewayTimeout,
+    InFlight,
     PaymentMetrics,
     PointsAccount,
     UnitOfWorkFactory,
@@ -99,6 +101,9 @@ def _outcome(exc: Exception) -> str:
 
 class NoMetrics:
     def observe(self, method: str, action: str, outcome: str, seconds: float) -> None:
+        return None
+
+    def reconciled(self, in_flight: InFlight, resumed: int, at: datetime) -> None:
         return None
 
 

@@ -9,7 +9,14 @@ from market.kernel.clock import Clock
 from market.kernel.errors import DomainError, Unavailable
 from market.kernel.plan import Method
 from market.payment.domain.payment import IN_FLIGHT, Payment
-from market.payment.ports import DONE, PARTIAL_CANCELED, CardGateway, GatewayTimeout, UnitOfWorkFactory
+from market.payment.ports import (
+    DONE,
+    PARTIAL_CANCELED,
+    CardGateway,
+    GatewayTimeout,
+    PaymentMetrics,
+    UnitOfWorkFactory,
+)
 from market.payment.use_cases.saga import PaymentSaga
 
 log = logging.getLogger("market.payment.reconciler")
@@ -28,6 +35,7 @@ class Reconciler:
         lease: timedelta,
         orphan_window: timedelta,
         orphan_check_every: timedelta,
+        metrics: PaymentMetrics,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -36,9 +44,11 @@ class Reconciler:
         self._lease = lease
         self._orphan_window = orphan_window
         self._orphan_check_every = orphan_check_every
+        self._metrics = metrics
 
     async def run_once(self) -> int:
-        """Drive every in-flight payment whose lease expired, then sweep orphan charges; how many it touched."""
+        """Drive every in-flight payment whose lease expired, then sweep orphan charges; how many it touched.
+        What is still in flight after the run goes to the metrics (the operators' console reads them)."""
         now = self._clock.now()
         async with self._uow() as uow:
             due = await uow.payments.due(now, BATCH)
@@ -54,7 +64,11 @@ class Reconciler:
                 log.exception(
                     "reconciling the payment of %s failed; its lease will expire again", stale.order_id
                 )
-        return touched + await self._sweep_orphans(now)
+        swept = await self._sweep_orphans(now)
+        async with self._uow() as uow:
+            in_flight = await uow.payments.in_flight(self._clock.now())
+        self._metrics.reconciled(in_flight, touched, now)
+        return touched + swept
 
     async def _claim(self, order_id: str, now: datetime) -> Payment | None:
         """Take the payment over by a conditional update, so two runners never drive the same payment."""

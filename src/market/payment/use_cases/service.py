@@ -69,9 +69,8 @@ class PaymentService:
         self._clock = clock
         self._points = points
         self._lease = timedelta(seconds=lease_seconds)
-        by_method = processors(
-            uow=uow, clock=clock, points=points, card=cards, bnpl=bnpl, metrics=metrics or NoMetrics()
-        )
+        metrics = metrics or NoMetrics()
+        by_method = processors(uow=uow, clock=clock, points=points, card=cards, bnpl=bnpl, metrics=metrics)
         self._saga = PaymentSaga(uow=uow, clock=clock, points=points, processors=by_method, lease=self._lease)
         self._drives = Drives(self._saga.drive)
         self._reconciler = Reconciler(
@@ -82,6 +81,7 @@ class PaymentService:
             lease=self._lease,
             orphan_window=orphan_window,
             orphan_check_every=orphan_check_every,
+            metrics=metrics,
         )
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
