@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
-# Single-node Apache Kafka 3.9 (KRaft, broker+controller) for the distributed mode.
-# usage: kafka.sh {start|stop|status|reset|topics|lag}
+# Apache Kafka 3.9 in KRaft mode for the distributed mode: MARKET_KAFKA_BROKERS nodes (default 1), each a
+# broker and a controller in one JVM, with its own node id, ports, data, logs and pid file.
+# usage: kafka.sh {start|stop|status|reset|topics|lag|check}
 set -euo pipefail
 
 SERVICE=kafka
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# Node 1's ports; node i listens on them + 2·(i−1) (three nodes: brokers 9092, 9094, 9096, controllers 9093,
+# 9095, 9097), and keeps its files beside node 1's with "-i" (data-2, kafka-2.pid, …; kafka-nodes.sh).
 PORT="${MARKET_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${MARKET_KAFKA_CONTROLLER_PORT:-9093}"
+BROKERS="${MARKET_KAFKA_BROKERS:-1}"
+[[ "$BROKERS" =~ ^[1-9]$ ]] || die "MARKET_KAFKA_BROKERS must be a number of nodes from 1 to 9, got '$BROKERS'"
+# Copies of each partition, and how many must hold a record before acks=all acknowledges it: from three
+# nodes on 3 and 2, so one node may fail and writes go on without a record ever held by one copy alone.
+REPLICATION=$((BROKERS < 3 ? BROKERS : 3))
+MIN_ISR=$((REPLICATION == 3 ? 2 : 1))
 HEAP_OPTS="${MARKET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 # The client JIT only (C1): this broker shares two cores with eight other processes, and C2's compiling
 # cost more CPU than its faster code saved (docs/performance.md: 6.8 → 3.8 ms of broker CPU per order).
@@ -27,18 +36,11 @@ KAFKA_PASSWORD="${MARKET_KAFKA_PASSWORD:-}"
 POM="$DEPLOY/kafka/pom.xml"
 HOME_DIR="$STATE/kafka"
 LIB="$HOME_DIR/lib"
-DATA="$HOME_DIR/data"
-LOGS="$HOME_DIR/logs"
-CONF="$HOME_DIR/server.properties"
-PIDFILE="$HOME_DIR/kafka.pid"
 CLUSTER_ID_FILE="$HOME_DIR/cluster.id"
-BOOTSTRAP="127.0.0.1:$PORT"
+TOOLS_ERR="$HOME_DIR/logs/tools.err"  # the CLI tools' errors while `start` polls the cluster
 
-kafka_pid() {
-  local pid
-  pid="$(read_pid "$PIDFILE")"
-  pid_matches "$pid" "kafka.Kafka $CONF" && echo "$pid"
-}
+# shellcheck source-path=SCRIPTDIR source=kafka-nodes.sh
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-nodes.sh"
 
 run_tool() {  # run_tool <main-class> <args...>: a Kafka CLI class from our classpath
   java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
@@ -74,142 +76,154 @@ ensure_jars() {
   log "$(find "$LIB" -name '*.jar' | wc -l) jars in $LIB"
 }
 
-render_config() {
-  local listener=PLAINTEXT
-  if [[ "$SASL" == 1 ]]; then
-    [[ -n "$KAFKA_PASSWORD" ]] || die "MARKET_KAFKA_SASL=1 needs MARKET_KAFKA_PASSWORD"
-    listener=SASL_PLAINTEXT
-  fi
-  MARKET_KAFKA_PORT="$PORT" MARKET_KAFKA_CONTROLLER_PORT="$CONTROLLER_PORT" KAFKA_DATA_DIR="$DATA" \
-    KAFKA_LISTENER="$listener" render_template "$DEPLOY/kafka/server.properties" "$CONF" \
-    MARKET_KAFKA_PORT MARKET_KAFKA_CONTROLLER_PORT KAFKA_DATA_DIR KAFKA_LISTENER
-  if [[ "$SASL" == 1 ]]; then
-    (umask 077; MARKET_KAFKA_USERNAME="$KAFKA_USERNAME" MARKET_KAFKA_PASSWORD="$KAFKA_PASSWORD" \
-      render_template "$DEPLOY/kafka/sasl.properties" "$CONF.sasl" MARKET_KAFKA_USERNAME MARKET_KAFKA_PASSWORD)
-    cat "$CONF.sasl" >>"$CONF"
-    rm -f "$CONF.sasl"
-    chmod 600 "$CONF"
-  fi
+topic_tool() {  # topic_tool <TopicCommand args...>: against the whole cluster
+  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" "$@"
 }
 
-ensure_formatted() {
-  if [[ -f "$DATA/meta.properties" ]]; then
-    if [[ "$SASL" == 1 && ! -f "$HOME_DIR/scram-users" ]]; then
-      die "MARKET_KAFKA_SASL=1, but the storage was formatted without SCRAM credentials: '$0 reset' first"
-    fi
-    return 0
-  fi
-  if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
-    run_tool kafka.tools.StorageTool random-uuid | tail -n1 >"$CLUSTER_ID_FILE.tmp"
-    grep -qE '^[A-Za-z0-9_-]{22}$' "$CLUSTER_ID_FILE.tmp" || die "StorageTool random-uuid returned no cluster id"
-    mv "$CLUSTER_ID_FILE.tmp" "$CLUSTER_ID_FILE"
-  fi
-  log "formatting storage in $DATA (cluster id $(cat "$CLUSTER_ID_FILE"))"
-  local scram=()
-  [[ "$SASL" == 1 ]] && scram=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_USERNAME,password=$KAFKA_PASSWORD]")
-  run_tool kafka.tools.StorageTool format -t "$(cat "$CLUSTER_ID_FILE")" -c "$CONF" "${scram[@]}" >/dev/null ||
-    die "StorageTool format failed"
-  if [[ "$SASL" == 1 ]]; then echo "$KAFKA_USERNAME" >"$HOME_DIR/scram-users"; else rm -f "$HOME_DIR/scram-users"; fi
-}
-
-launch() {
-  mkdir -p "$LOGS"
-  # shellcheck disable=SC2086  # HEAP_OPTS and JIT_OPTS are lists of JVM flags
-  setsid nohup java $HEAP_OPTS $JIT_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -Dkafka.logs.dir="$LOGS" -Dlog4j.configuration="file:$DEPLOY/kafka/log4j.properties" \
-    -cp "$LIB/*" kafka.Kafka "$CONF" </dev/null >>"$LOGS/kafka.out" 2>&1 &
-  echo $! >"$PIDFILE"
-}
-
-broker_up() {
-  # Alive, not "our command line": until the background child has exec'd java, /proc shows the shell's.
-  kill -0 "$(read_pid "$PIDFILE")" 2>/dev/null || die "Kafka exited during start-up; see $LOGS/kafka.out and $LOGS/server.log"
-  port_open "$PORT"
-}
-
-create_topics() {
+create_topics() {  # every topic, on REPLICATION nodes (fails until that many brokers have registered)
   local topic
   for topic in "${TOPICS[@]}"; do
-    run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --create --if-not-exists \
-      --topic "$topic" --partitions "$TOPIC_PARTITIONS" --replication-factor 1 >/dev/null 2>>"$LOGS/tools.err" ||
+    topic_tool --create --if-not-exists --topic "$topic" --partitions "$TOPIC_PARTITIONS" \
+      --replication-factor "$REPLICATION" >/dev/null 2>>"$TOOLS_ERR" || return 1
+  done
+}
+
+topics_ready() {  # every topic exists with its partitions and replicas (the broker may be up before the controller serves metadata)
+  local described topic
+  described="$(topic_tool --describe --topic "$(IFS='|'; echo "${TOPICS[*]}")" 2>>"$TOOLS_ERR")" || return 1
+  for topic in "${TOPICS[@]}"; do
+    grep -qE "^Topic: $topic\s.*PartitionCount: $TOPIC_PARTITIONS\s.*ReplicationFactor: $REPLICATION\b" <<<"$described" ||
       return 1
   done
 }
 
-topics_ready() {  # every topic exists with its partitions (the broker may be up before the controller serves metadata)
-  local described topic
-  described="$(run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --describe \
-    --topic "$(IFS='|'; echo "${TOPICS[*]}")" 2>>"$LOGS/tools.err")" || return 1
-  for topic in "${TOPICS[@]}"; do
-    grep -qE "^Topic: $topic\s.*PartitionCount: $TOPIC_PARTITIONS\b" <<<"$described" || return 1
-  done
+fully_replicated() {  # every partition's replicas are all in sync (a node just started has caught up)
+  ((REPLICATION == 1)) && return 0
+  local lagging
+  lagging="$(topic_tool --describe --under-replicated-partitions --topic "$(IFS='|'; echo "${TOPICS[*]}")" 2>>"$TOOLS_ERR")" ||
+    return 1
+  ! grep -q "Partition:" <<<"$lagging"
 }
 
 cmd_start() {
-  local pid
-  if pid="$(kafka_pid)"; then
-    log "already running (pid $pid) on $BOOTSTRAP"
+  local i pids=() starting=()
+  require_distinct_ports
+  require_same_size
+  for i in "${NODES[@]}"; do
+    node "$i"
+    kafka_pid >/dev/null || starting+=("$i")
+  done
+  if ((${#starting[@]} == 0)); then
+    log "already running ($BROKERS node(s)) on $BOOTSTRAP"
     return 0
   fi
   require_cmd java "install a Java 17+ runtime (apt-get install -y openjdk-17-jre-headless)"
-  require_port_free "$PORT" "MARKET_KAFKA_PORT"
-  require_port_free "$CONTROLLER_PORT" "MARKET_KAFKA_CONTROLLER_PORT"
+  for i in "${starting[@]}"; do
+    node "$i"
+    require_port_free "$NODE_PORT" "MARKET_KAFKA_PORT, node $i"
+    require_port_free "$NODE_CONTROLLER_PORT" "MARKET_KAFKA_CONTROLLER_PORT, node $i"
+  done
   ensure_state_dir
-  mkdir -p "$HOME_DIR" "$LOGS"
+  mkdir -p "$HOME_DIR/logs"
   ensure_jars
-  render_config
-  ensure_formatted
+  for i in "${starting[@]}"; do
+    node "$i"
+    render_config
+    ensure_formatted
+  done
 
-  log "starting broker+controller on $BOOTSTRAP (controller 127.0.0.1:$CONTROLLER_PORT)"
+  log "starting node(s) ${starting[*]} of $BROKERS (broker+controller each) on $BOOTSTRAP"
   local started=$SECONDS
-  launch
-  wait_until "$START_TIMEOUT" broker_up || die "broker did not open port $PORT within ${START_TIMEOUT}s; see $LOGS/server.log"
-  wait_until "$START_TIMEOUT" create_topics || die "could not create topics within ${START_TIMEOUT}s; see $LOGS/tools.err"
-  topics_ready || die "topics ${TOPICS[*]} missing or without $TOPIC_PARTITIONS partitions (reset if they were created differently); see $LOGS/tools.err"
-  log "ready in $((SECONDS - started))s: $BOOTSTRAP, topics ${TOPICS[*]} ($TOPIC_PARTITIONS partitions), pid $(kafka_pid)"
+  for i in "${starting[@]}"; do node "$i"; launch; done
+  for i in "${starting[@]}"; do
+    node "$i"
+    wait_until "$START_TIMEOUT" broker_up || die "node $i did not open port $NODE_PORT within ${START_TIMEOUT}s; see $LOGS/server.log"
+  done
+  wait_until "$START_TIMEOUT" create_topics || die "could not create topics within ${START_TIMEOUT}s; see $TOOLS_ERR"
+  topics_ready || die "topics ${TOPICS[*]} missing or without $TOPIC_PARTITIONS partitions and $REPLICATION replicas (reset if they were created differently); see $TOOLS_ERR"
+  wait_until "$START_TIMEOUT" fully_replicated || die "partitions still under-replicated after ${START_TIMEOUT}s; see '$0 topics' and the nodes' server.log"
+  for i in "${NODES[@]}"; do node "$i"; pids+=("$(kafka_pid)"); done
+  log "ready in $((SECONDS - started))s: $BOOTSTRAP, topics ${TOPICS[*]} ($TOPIC_PARTITIONS partitions, replication factor $REPLICATION, min.insync.replicas $MIN_ISR), pid(s) ${pids[*]}"
 }
 
 cmd_stop() {
-  local pid
-  if ! pid="$(kafka_pid)"; then
+  local i pid pids=()
+  for i in $(known_nodes); do
+    node "$i"
+    if pid="$(kafka_pid)"; then pids+=("$pid"); fi
+  done
+  if ((${#pids[@]} == 0)); then
     log "not running"
-    rm -f "$PIDFILE"
-    return 0
+  else
+    log "stopping (pid(s) ${pids[*]})"
+    # All at once, so that each broker hands its partitions over while the controllers still have a quorum.
+    # A node still up once most have exited would wait minutes for a quorum that is gone: 15 s, then
+    # SIGKILL (its records are in the page cache and on the other nodes; the next start recovers its log).
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    wait_until 60 fewer_alive_than "$((${#pids[@]} / 2 + 1))" "${pids[@]}" || true
+    for pid in "${pids[@]}"; do stop_pid "$pid" 15; done
+    log "stopped"
   fi
-  log "stopping (pid $pid)"
-  stop_pid "$pid" 60
-  rm -f "$PIDFILE"
-  log "stopped"
+  for i in $(known_nodes); do node "$i"; rm -f "$PIDFILE"; done
 }
 
-cmd_status() {
-  local pid
-  if ! pid="$(kafka_pid)"; then
+cmd_status() {  # 0: every node answers; 1: some node stopped or not answering; 3: all stopped
+  local i pid answering=0 silent=0 stopped=0
+  for i in $(known_nodes); do
+    node "$i"
+    if ! pid="$(kafka_pid)"; then
+      stopped=$((stopped + 1))
+      ((BROKERS == 1)) || log "node $i stopped"
+    elif port_open "$NODE_PORT"; then
+      answering=$((answering + 1))
+      log "running (pid $pid): node $i, broker 127.0.0.1:$NODE_PORT, controller 127.0.0.1:$NODE_CONTROLLER_PORT"
+    else
+      silent=$((silent + 1))
+      log "node $i: process $pid alive but port $NODE_PORT not answering (starting or unhealthy)"
+    fi
+  done
+  if ((answering + silent == 0)); then
     log "stopped"
     return 3
   fi
-  if port_open "$PORT"; then
-    log "running (pid $pid): broker $BOOTSTRAP, controller 127.0.0.1:$CONTROLLER_PORT"
-  else
-    log "process $pid alive but port $PORT not answering (starting or unhealthy)"
-    return 1
-  fi
-  log "data $DATA, logs $LOGS/server.log"
+  ((silent + stopped == 0)) || return 1
+  log "data $HOME_DIR/data*, logs $HOME_DIR/logs*/server.log"
 }
 
 cmd_reset() {
   cmd_stop
-  rm -rf "$DATA" "$CLUSTER_ID_FILE" "$HOME_DIR/scram-users"
+  rm -rf "$HOME_DIR"/data "$HOME_DIR"/data-* "$CLUSTER_ID_FILE" "$FORMATTED_FOR" "$HOME_DIR/scram-users"
   log "data wiped (jars kept); run '$0 start' for a fresh, empty cluster"
 }
 
+cmd_check() {  # render every node's configuration, without starting anything (no Java needed)
+  local i
+  require_distinct_ports
+  ensure_state_dir
+  for i in "${NODES[@]}"; do
+    node "$i"
+    render_config
+    log "node $i: broker 127.0.0.1:$NODE_PORT, controller 127.0.0.1:$NODE_CONTROLLER_PORT, data $DATA, config $CONF"
+  done
+  log "quorum $(IFS=,; echo "${VOTERS[*]}"), replication factor $REPLICATION, min.insync.replicas $MIN_ISR"
+}
+
+any_running() {
+  local i
+  for i in $(known_nodes); do
+    node "$i"
+    kafka_pid >/dev/null && return 0
+  done
+  die "not running"
+}
+
 cmd_topics() {
-  kafka_pid >/dev/null || die "not running"
-  run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$BOOTSTRAP" --command-config "$(client_config)" --describe --exclude-internal
+  any_running
+  topic_tool --describe --exclude-internal
 }
 
 cmd_lag() {
-  kafka_pid >/dev/null || die "not running"
+  any_running
   run_tool org.apache.kafka.tools.consumer.group.ConsumerGroupCommand --bootstrap-server "$BOOTSTRAP" \
     --command-config "$(client_config)" --describe --all-groups
 }
@@ -221,5 +235,6 @@ case "${1:-}" in
   reset) cmd_reset ;;
   topics) cmd_topics ;;
   lag) cmd_lag ;;
-  *) usage_and_exit "start|stop|status|reset|topics|lag" ;;
+  check) cmd_check ;;
+  *) usage_and_exit "start|stop|status|reset|topics|lag|check" ;;
 esac

@@ -39,6 +39,8 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.replicas is not None:
         settings = settings.model_copy(update={"replicas": args.replicas})
+    if args.kafka_brokers is not None:
+        settings = settings.model_copy(update={"kafka_brokers": args.kafka_brokers})
     print(up(settings))
     return 0
 
@@ -118,6 +120,10 @@ def _dlq(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.data_dir is not None:
         settings = settings.model_copy(update={"data_dir": args.data_dir})
+    if args.distributed:  # every broker of `market up`'s Kafka, not only the first
+        from market.bootstrap.topology import kafka_bootstrap, remembered
+
+        settings = settings.model_copy(update={"kafka_bootstrap": kafka_bootstrap(remembered(settings))})
     replay = args.action == "replay"
 
     async def run() -> str:
@@ -207,6 +213,13 @@ def parser() -> argparse.ArgumentParser:
         "--replicas",
         metavar="SERVICE=N,…",
         help="replicas per service, e.g. order=3,payment=2 (default 1 each; kept for later commands)",
+    )
+    up.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=range(1, 10),
+        metavar="N",
+        help="Kafka nodes (default 1; 3: replication factor 3, min.insync.replicas 2; kept for later commands)",
     )
     up.set_defaults(run=_up)
     status = sub.add_parser("status", help="each replica of `market up`: ready, consumer lag, outbox backlog")

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     # to the MariaDB it starts, unless MARKET_MYSQL_SOCKET is set (empty: TCP) or the host is not local.
     mysql_socket: str = ""
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # How many Kafka nodes `market up` runs (scripts/infra/kafka.sh): 3 is a cluster with replication factor
+    # 3 and min.insync.replicas 2; the services then get every broker in their bootstrap.
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
     redis_port: int = 6379
     # Kafka over SASL/SCRAM-SHA-512 (docs/runbook.md): the services authenticate as kafka_username with
     # kafka_password (generated and kept in <state_dir>/kafka.password when unset; `market up` configures

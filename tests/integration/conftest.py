@@ -23,9 +23,9 @@ from typing import Any, NoReturn
 import pytest
 from sqlalchemy.engine import make_url
 
+from market import platform
 from market.infra.kafka import ensure_topics
 from market.infra.mysql import MysqlDatabase
-from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
 
 MYSQL_ENV = "MARKET_TEST_MYSQL_URL"
 SOCKET_ENV = "MARKET_TEST_MYSQL_SOCKET"
@@ -78,7 +78,8 @@ _topics_ready: set[str] = set()
 
 
 async def kafka_bootstrap() -> str:
-    """The broker's address, with order.events and payment.events present; skips when Kafka is not there."""
+    """The broker's address, with the platform's topics and their dead letters' present; skips when Kafka is
+    not there."""
     bootstrap = os.environ.get(KAFKA_ENV)
     if not bootstrap:
         _missing(f"{KAFKA_ENV} is not set (e.g. 127.0.0.1:9092)")
@@ -90,7 +91,7 @@ async def kafka_bootstrap() -> str:
             # A quick TCP probe first: the admin client would retry an absent broker for 40 s.
             _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 2)
             writer.close()
-            topics = [ORDER_EVENTS, PAYMENT_EVENTS]
+            topics = list(platform.TOPICS)
             await ensure_topics(bootstrap, [*topics, *(f"{t}.dlq" for t in topics)], partitions=4)
         except Exception as exc:
             _unreachable[bootstrap] = f"Kafka at {KAFKA_ENV}={bootstrap} unusable: {exc!r}"

@@ -6,7 +6,8 @@ service's replicas.
 Replica I of a service listens on its declared ports + `PORT_STRIDE` × I, logs to STATE/run/NAME-I.log and
 has a pid file; `up` returns once every process answers its readiness check, and says which did not. It
 starts only what is not running, so it also restarts a replica that died. The replica counts are kept in
-STATE/run/replicas, for `status`, `down` and a later `up`.
+STATE/run/replicas and the number of Kafka nodes (`--kafka-brokers`) in STATE/run/kafka-brokers, for
+`status`, `down` and a later `up`.
 """
 
 from __future__ import annotations
@@ -67,7 +68,17 @@ def grpc_target(settings: Settings, service: str) -> str:
     return "ipv4:" + ",".join(f"127.0.0.1:{port + platform.PORT_STRIDE * i}" for i in range(count))
 
 
+def kafka_bootstrap(settings: Settings) -> str:
+    """Every broker of the Kafka `market up` runs: node i on the first address's port + 2·(i−1), as
+    scripts/infra/kafka.sh places them; one node: the configured bootstrap as it is."""
+    if settings.kafka_brokers == 1:
+        return settings.kafka_bootstrap
+    host, _, port = settings.kafka_bootstrap.split(",")[0].rpartition(":")
+    return ",".join(f"{host}:{int(port) + 2 * i}" for i in range(settings.kafka_brokers))
+
+
 def _env(settings: Settings) -> dict[str, str]:
+    settings = remembered(settings)
     state = settings.state_dir.resolve()
     env = {
         **os.environ,
@@ -76,7 +87,9 @@ def _env(settings: Settings) -> dict[str, str]:
         "MARKET_MYSQL_PORT": str(settings.mysql_port),
         "MARKET_MYSQL_PASSWORD": settings.mysql_password,
         "MARKET_GATEWAY_PORT": str(settings.gateway_port),
-        "MARKET_KAFKA_PORT": settings.kafka_bootstrap.rsplit(":", 1)[1],
+        "MARKET_KAFKA_PORT": settings.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1],
+        "MARKET_KAFKA_BROKERS": str(settings.kafka_brokers),
+        "MARKET_KAFKA_BOOTSTRAP": kafka_bootstrap(settings),
         "MARKET_REDIS_PORT": str(settings.redis_port),
         "MARKET_REDIS_URL": redis_url(settings),
         "MARKET_JWT_SECRET": settings.secret(),
@@ -215,11 +228,13 @@ def stop(settings: Settings, replica: Replica, sig: int = signal.SIGTERM) -> Non
 
 
 def remembered(settings: Settings) -> Settings:
-    """`settings` with the replica counts of the last `up`, unless they say their own."""
-    kept = _run_dir(settings) / "replicas"
-    if settings.replicas or not kept.exists():
-        return settings
-    return settings.model_copy(update={"replicas": kept.read_text().strip()})
+    """`settings` with the replica counts and the Kafka nodes of the last `up`, unless they say their own."""
+    run, update = _run_dir(settings), dict[str, object]()
+    if not settings.replicas and (run / "replicas").exists():
+        update["replicas"] = (run / "replicas").read_text().strip()
+    if "kafka_brokers" not in settings.model_fields_set and (run / "kafka-brokers").exists():
+        update["kafka_brokers"] = int((run / "kafka-brokers").read_text())
+    return settings.model_copy(update=update) if update else settings
 
 
 def up(settings: Settings) -> str:
@@ -234,6 +249,7 @@ def up(settings: Settings) -> str:
         certificates(settings)
     _run_dir(settings).mkdir(parents=True, exist_ok=True)
     (_run_dir(settings) / "replicas").write_text(settings.replicas)
+    (_run_dir(settings) / "kafka-brokers").write_text(str(settings.kafka_brokers))
     for replica in replicas(settings):
         start(settings, replica)
     infra("reload" if _gateway_up(settings) else "start", "nginx", settings)

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter
 
@@ -32,24 +33,36 @@ async def ensure_topics(
     bootstrap: str,
     topics: Iterable[str],
     partitions: int,
-    replicas: int = 1,
+    replicas: int | None = None,
     security: dict[str, str] | None = None,
 ) -> list[str]:
-    """Create the missing topics (existing ones are left as they are); the names created. `security`:
-    SASL settings of aiokafka (Settings.kafka_security), for every client here."""
+    """Create the missing topics (existing ones are left as they are); the names created. `replicas`:
+    copies of each partition, by default the cluster's `default.replication.factor` (three brokers: 3).
+    `security`: SASL settings of aiokafka (Settings.kafka_security), for every client here."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            response = await admin.create_topics([NewTopic(t, partitions, replicas) for t in missing])
+            copies = replicas or await default_replicas(admin)
+            response = await admin.create_topics([NewTopic(t, partitions, copies) for t in missing])
             for topic, code, *_ in response.topic_errors:
                 if code not in (0, TopicAlreadyExistsError.errno):
                     raise KafkaError(f"could not create topic {topic}: error code {code}")
         return missing
     finally:
         await admin.close()
+
+
+async def default_replicas(admin: AIOKafkaAdminClient) -> int:
+    """The cluster's `default.replication.factor`, read from a broker: aiokafka's CreateTopics (v3) cannot
+    leave the choice to the broker (-1 needs v4)."""
+    broker = (await admin.describe_cluster())["brokers"][0]["node_id"]
+    wanted = ConfigResource(ConfigResourceType.BROKER, str(broker), {"default.replication.factor": None})
+    [response] = await admin.describe_configs([wanted])
+    [resource] = response.to_object()["resources"]
+    return int(resource["config_entries"][0]["config_value"])
 
 
 async def existing_partitions(

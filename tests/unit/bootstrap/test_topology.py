@@ -1,4 +1,5 @@
-"""`market up` hands its services the way to MariaDB: the socket of the MariaDB it started, unless told."""
+"""`market up` hands its services the way to MariaDB (the socket of the MariaDB it started, unless told) and
+to Kafka (every broker of the cluster it started)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from market.bootstrap.topology import mysql_socket
+from market.bootstrap.topology import _env, kafka_bootstrap, mysql_socket, remembered
 from market.settings import Settings
 
 
@@ -31,3 +32,26 @@ def test_a_mariadb_on_another_host_is_reached_over_tcp(
 ) -> None:
     monkeypatch.delenv("MARKET_MYSQL_SOCKET", raising=False)
     assert mysql_socket(Settings(state_dir=tmp_path, mysql_host="db.internal")) == ""
+
+
+def test_three_kafka_brokers_are_all_in_the_services_bootstrap_and_kept_for_later_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MARKET_KAFKA_BROKERS", "MARKET_KAFKA_BOOTSTRAP", "MARKET_REPLICAS"):
+        monkeypatch.delenv(name, raising=False)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "kafka-brokers").write_text("3")  # what `market up --kafka-brokers 3` leaves
+    later = remembered(Settings(state_dir=tmp_path))  # `market down`, `market status`, a later `up`
+    env = _env(Settings(state_dir=tmp_path, data_dir=tmp_path))
+    assert later.kafka_brokers == 3
+    assert (env["MARKET_KAFKA_BROKERS"], env["MARKET_KAFKA_PORT"]) == ("3", "9092")
+    assert env["MARKET_KAFKA_BOOTSTRAP"] == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"
+    assert remembered(Settings(state_dir=tmp_path, kafka_brokers=1)).kafka_brokers == 1  # said anew: wins
+
+
+def test_one_kafka_broker_keeps_the_configured_bootstrap(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, kafka_bootstrap="127.0.0.1:19092")
+    assert kafka_bootstrap(settings) == "127.0.0.1:19092"
+    moved = settings.model_copy(update={"kafka_brokers": 3})
+    assert kafka_bootstrap(moved) == "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
