@@ -27,6 +27,10 @@ EVERYTHING_ON = (
     "services.order.autoscaling.maxReplicas=40",
     "services.payment.resources.requests.cpu=2",
     "config.extra.MARKET_GRPC_DEADLINE_SECONDS=2.5",
+    "config.kafkaSasl=true",
+    "secrets.kafkaPassword=test-kafka",
+    "secrets.metricsToken=test-scrape",
+    "grpcTls.secretName=market-grpc-certs",
 )
 VARIANTS = {
     "defaults": lambda: render(),
@@ -146,6 +150,37 @@ def _hpa(objects: list[dict[str, Any]], service: str) -> tuple[int, int, int]:
     (metric,) = spec["metrics"]
     assert metric["resource"]["name"] == "cpu"
     return spec["minReplicas"], spec["maxReplicas"], metric["resource"]["target"]["averageUtilization"]
+
+
+@pytest.mark.parametrize("variant", ["defaults", "everything on"])
+def test_every_setting_the_chart_gives_a_service_is_one_the_code_reads(variant: str) -> None:
+    from market.settings import Settings
+
+    objects = VARIANTS[variant]()
+    given = set(find(objects, "ConfigMap", "market-config")["data"]) | set(
+        find(objects, "Secret", "market-secrets")["data"]
+    )
+    read = {f"MARKET_{name.upper()}" for name in Settings.model_fields}
+    assert given - read == set()
+
+
+def test_grpc_over_mutual_tls_mounts_the_certificates_where_the_settings_say() -> None:
+    objects = render(*EVERYTHING_ON)
+    config = find(objects, "ConfigMap", "market-config")["data"]
+    assert config["MARKET_GRPC_TLS"] == "true" and config["MARKET_KAFKA_SASL"] == "true"
+    for svc in platform()["services"]:
+        spec = find(objects, "Deployment", f"market-{svc['name']}")["spec"]["template"]["spec"]
+        [volume] = [v for v in spec["volumes"] if v.get("secret")]
+        assert volume["secret"]["secretName"] == "market-grpc-certs"
+        [mount] = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+        assert mount["mountPath"] == config["MARKET_GRPC_CERTS_DIR"] and mount["readOnly"] is True
+    assert "MARKET_GRPC_TLS" not in find(render(), "ConfigMap", "market-config")["data"]
+
+
+def test_kafka_over_sasl_without_its_password_stops_the_install() -> None:
+    result = helm("template", "market", str(CHART), "--set", "config.kafkaSasl=true",
+                  *(arg for v in SECRETS for arg in ("--set", f"secrets.{v}")))  # fmt: skip
+    assert result.returncode != 0 and "secrets.kafkaPassword" in result.stderr
 
 
 def _container(objects: list[dict[str, Any]], service: str) -> dict[str, Any]:

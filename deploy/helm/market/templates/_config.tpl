@@ -16,6 +16,13 @@ MARKET_MYSQL_USER: {{ $c.mysql.user | quote }}
 # TCP: MariaDB is not in the pod.
 MARKET_MYSQL_SOCKET: ""
 MARKET_KAFKA_BOOTSTRAP: {{ $c.kafkaBootstrap | quote }}
+MARKET_KAFKA_SASL: {{ $c.kafkaSasl | toString | quote }}
+MARKET_KAFKA_USERNAME: {{ $c.kafkaUsername | quote }}
+MARKET_TRUSTED_PROXIES: {{ $c.trustedProxies | quote }}
+{{- if .Values.grpcTls.secretName }}
+MARKET_GRPC_TLS: "true"
+MARKET_GRPC_CERTS_DIR: "/etc/market/grpc-certs"
+{{- end }}
 MARKET_REDIS_URL: {{ $c.redisUrl | quote }}
 MARKET_ADMIN_EMAIL: {{ $c.adminEmail | quote }}
 MARKET_DEMO_DATA: "false"
@@ -28,9 +35,7 @@ MARKET_BNPL_BASE_URL: {{ $c.bnplBaseUrl | quote }}
 # gRPC targets are headless Services: DNS answers with every ready replica, and the client balances over them.
 {{- range $platform.services }}
 {{- $env := .name | upper | replace "-" "_" }}
-MARKET_{{ $env }}_HTTP_PORT: {{ .http_port | int | toString | quote }}
 {{- if .grpc_port }}
-MARKET_{{ $env }}_GRPC_PORT: {{ .grpc_port | int | toString | quote }}
 MARKET_{{ $env }}_GRPC_TARGET: {{ printf "dns:///%s-%s-grpc:%d" $fullname .name (.grpc_port | int) | quote }}
 {{- end }}
 {{- end }}
