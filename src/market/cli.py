@@ -159,6 +159,22 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from market.bootstrap import migrate
+
+    if args.new is not None:
+        if not args.message:
+            raise SystemExit("market migrate --new: say what the revision does with -m MESSAGE")
+        print(f"new revision: {migrate.HISTORIES[args.new].new_revision(args.message)}")
+        return 0
+    if args.data_dir is not None:
+        settings = settings.model_copy(update={"data_dir": args.data_dir})
+    on_mariadb = migrate.on_mariadb(settings, args.distributed, args.data_dir is not None)
+    services = [args.service] if args.service else [s.name for s in SERVICES]
+    print(migrate.migrate_deployment(settings, on_mariadb, services))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="market", description="Order & payment platform of a marketplace.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -197,6 +213,27 @@ def parser() -> argparse.ArgumentParser:
     status.set_defaults(run=_status)
     down = sub.add_parser("down", help="stop everything `market up` started")
     down.set_defaults(run=_down)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade the services' databases to their migrations' head, one migrator at a time",
+        description="Without --data-dir or --distributed: MariaDB when MARKET_MYSQL_HOST is set, "
+        "else the SQLite files of MARKET_DATA_DIR (default ./data).",
+    )
+    where = migrate.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", type=Path, help="an embedded deployment's SQLite files")
+    where.add_argument(
+        "--distributed", action="store_true", help="the MariaDB databases (of `market up`, or MARKET_MYSQL_*)"
+    )
+    migrate.add_argument("--service", choices=[s.name for s in SERVICES], help="only this service's")
+    migrate.add_argument(
+        "--new",
+        metavar="HISTORY",
+        choices=[*(s.name for s in SERVICES), "pg_sandbox"],
+        help="instead, add a revision to this history (a service's, or pg_sandbox) in the source tree",
+    )
+    migrate.add_argument("-m", "--message", help="with --new: what the revision does")
+    migrate.set_defaults(run=_migrate)
 
     platform = sub.add_parser(
         "platform", help="print the platform's declaration (services, topics, jobs, scaling) as JSON"

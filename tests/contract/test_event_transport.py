@@ -19,12 +19,13 @@ import pytest
 
 from market.infra.bus import InProcessBus
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber
-from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
+from market.infra.migrations import migrate
 from market.infra.outbox import OutboxRelay, SqlInbox, SqlOutbox, SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS, Envelope
 from market.kernel.messaging import Publisher, Subscriber
+from market.product.adapters.migrations import HISTORY as OUTBOX  # outbox, inbox, leases, dead letters
 from tests.events import Consuming, event
 from tests.integration.conftest import kafka_bootstrap
 
@@ -171,9 +172,9 @@ async def test_the_outbox_relay_delivers_through_the_transport_with_exactly_once
 ) -> None:
     producer, consumer = SqliteDatabase(tmp_path / "order.db"), SqliteDatabase(tmp_path / "product.db")
     for db in (producer, consumer):
-        await migrate(
-            db, [OUTBOX_INBOX, OUTBOX_TRACE, "CREATE TABLE released (event_id VARCHAR(36) PRIMARY KEY)"]
-        )
+        await migrate(db, OUTBOX)
+    async with consumer.transaction() as tx:
+        await tx.execute("CREATE TABLE released (event_id VARCHAR(36) PRIMARY KEY)")
 
     deliveries: list[str] = []
 

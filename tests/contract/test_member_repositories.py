@@ -16,7 +16,7 @@ from market.kernel.db import Params, Row, Tx, transaction_uow
 from market.kernel.errors import DomainError
 from market.member.adapters.jwt import JwtTokenIssuer
 from market.member.adapters.memory import memory_uow
-from market.member.adapters.schema import MIGRATIONS
+from market.member.adapters.migrations import HISTORY as MIGRATIONS
 from market.member.adapters.sql import SqlUnitOfWork, sql_uow
 from market.member.domain import LedgerEntry, Member
 from market.member.ports import UnitOfWork
@@ -34,7 +34,7 @@ async def uow(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[U
         yield memory_uow()
         return
     async with sql_database(request.param, tmp_path, "member") as db:
-        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS)
+        await migrate(db, MIGRATIONS)
         yield sql_uow(db, ManualClock())
 
 
@@ -264,14 +264,14 @@ async def test_using_and_refunding_points_cost_four_statements_each(backend: str
 @pytest.mark.parametrize("backend", SQL_BACKENDS)
 async def test_members_from_before_the_locale_migration_write_in_korean(backend: str, tmp_path: Path) -> None:
     async with sql_database(backend, tmp_path, "member") as db:
-        await migrate(db, MIGRATIONS[:1])
+        await migrate(db, MIGRATIONS, to="member_0001")
         async with db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO members (id, email, name, password_hash, role, status, point_balance, created_at) "
                 "VALUES ('mem_001', 'm1@example.com', 'Member 1', 'h', 'member', 'ACTIVE', 0, :at)",
                 {"at": "2026-01-01T00:00:00.000Z"},
             )
-        assert await migrate(db, MIGRATIONS) == len(MIGRATIONS) - 1
+        assert len((await migrate(db, MIGRATIONS)).applied) == 4
         async with sql_uow(db, ManualClock())() as w:
             assert await w.members.get("mem_001") == member()
 

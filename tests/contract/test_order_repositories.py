@@ -19,7 +19,7 @@ from market.kernel.db import Database
 from market.kernel.events import Envelope
 from market.kernel.plan import Leg
 from market.order.adapters.memory import OrderState, memory_uow
-from market.order.adapters.schema import MIGRATIONS
+from market.order.adapters.migrations import HISTORY as MIGRATIONS
 from market.order.adapters.sql import sql_uow
 from market.order.domain import DONE, IN_FLIGHT, KeyUse, Line, Order, OrderStatus
 from market.order.ports import UnitOfWork
@@ -261,13 +261,13 @@ async def test_a_key_is_forgotten_only_if_untouched_since_it_was_read(backend: B
 
 async def test_keys_stored_before_the_order_id_column_read_back_without_one(tmp_path: Path) -> None:
     db = SqliteDatabase(tmp_path / "order.db")
-    await migrate(db, MIGRATIONS[:2])
+    await migrate(db, MIGRATIONS, to="order_0002")
     async with db.transaction() as tx:
         await tx.execute(
             "INSERT INTO idempotency_keys (member_id, idem_key, fingerprint, state, created_at, updated_at)"
             " VALUES ('mem_1', 'k', 'fp', 'IN_FLIGHT', '2026-03-01T09:00:00.123Z', '2026-03-01T09:00:00.123Z')"
         )
-    assert await migrate(db, MIGRATIONS) == len(MIGRATIONS) - 2
+    assert len((await migrate(db, MIGRATIONS)).applied) == 7
     async with sql_uow(db, ManualClock(T0))() as uow:
         assert await uow.idempotency_keys.get("mem_1", "k") == KeyUse("mem_1", "k", "fp", IN_FLIGHT, T0, T0)
     await db.close()

@@ -19,7 +19,7 @@ from market.kernel.clock import ManualClock, iso
 from market.kernel.db import Database
 from market.kernel.events import Envelope
 from market.reporting.adapters.memory import memory_uow
-from market.reporting.adapters.schema import MIGRATIONS
+from market.reporting.adapters.migrations import HISTORY as MIGRATIONS
 from market.reporting.adapters.sql import sql_uow
 from market.reporting.domain import OrderQuery, SalesFigure
 from market.reporting.use_cases import ReportingService

@@ -121,7 +121,8 @@ def test_migrations_run_as_a_hook_before_install_and_upgrade() -> None:
     job = find(objects, "Job", "market-migrate")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     container = job["spec"]["template"]["spec"]["containers"][0]
-    assert container["command"] + container["args"] == ["market", "migrate"]
+    assert container["command"] + container["args"] == ["market", "migrate", "--distributed"]
+    assert {"MARKET_MYSQL_HOST", "MARKET_MYSQL_USER"} <= {e["name"] for e in container["env"]}
     # It runs before the release's ConfigMap and Secret exist: what it reads is a hook of its own.
     password = next(e for e in container["env"] if e["name"] == "MARKET_MYSQL_PASSWORD")
     secret = find(objects, "Secret", password["valueFrom"]["secretKeyRef"]["name"])

@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from market.infra.kafka import KafkaPublisher, KafkaSubscriber
 from market.kernel.clock import ManualClock
@@ -182,10 +183,15 @@ async def test_an_undecodable_record_is_skipped_and_the_events_behind_it_still_a
         await sub.stop()
 
 
-async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_its_error(kafka: str) -> None:
+async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_its_error(
+    kafka: str, tmp_path: Path
+) -> None:
     from market.bootstrap import dlq
     from market.infra.consuming import Delivery
     from market.infra.kafka import KafkaDeadLetters
+    from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
+    from market.infra.outbox import SqlOutboxStore
+    from market.infra.sqlite import SqliteDatabase
     from market.settings import Settings
 
     prefix = f"d{uuid.uuid4().hex[:10]}"
@@ -200,17 +206,41 @@ async def test_an_event_that_keeps_failing_lands_on_the_dead_letter_topic_with_i
         if env.order_id.startswith(prefix):
             handled.append(env.event_id)
 
+    given_up: list[str] = []
+
+    class Watched(KafkaDeadLetters):
+        async def add(self, group: str, envelope: Envelope, error: str, attempts: int) -> None:
+            await super().add(group, envelope, error, attempts)
+            given_up.append(envelope.event_id)
+
     publisher = KafkaPublisher(kafka)
     await publisher.start()
-    sub = KafkaSubscriber(kafka, delivery=Delivery(KafkaDeadLetters(publisher), 2, 0.01))
+    sub = KafkaSubscriber(kafka, delivery=Delivery(Watched(publisher), 2, 0.01))
     sub.subscribe(ORDER_EVENTS, f"{prefix}-product", Consuming(handle))
     await sub.start()
     try:
         await publisher.publish([poisoned, fine])
         await until(lambda: fine.event_id in handled)  # the one behind it is not held up
+        await until(lambda: poisoned.event_id in given_up)  # its partition may be another's: it retries apart
     finally:
         await sub.stop()
         await publisher.stop()
     letters = await dlq.distributed(Settings(kafka_bootstrap=kafka), {}, replay=False)
     [ours] = [d for d in letters if d.envelope.event_id == poisoned.event_id]
     assert ours.group == f"{prefix}-product" and ours.attempts == 2 and "a bug in the handler" in ours.error
+
+    # `market dlq replay`: into the producer's outbox (order's, for order.events), then no more listed
+    order = SqliteDatabase(tmp_path / "order.db")
+    await migrate(order, [OUTBOX_INBOX, OUTBOX_TRACE])
+    replayed = await dlq.distributed(Settings(kafka_bootstrap=kafka), {"order": order}, replay=True)
+    assert poisoned.event_id in {d.envelope.event_id for d in replayed}
+    published: list[Envelope] = []
+
+    async def relay(envelopes: list[Envelope]) -> None:
+        published.extend(envelopes)
+
+    await SqlOutboxStore(order).relay(1000, relay)  # type: ignore[arg-type]
+    assert poisoned.event_id in {e.event_id for e in published}
+    again = await dlq.distributed(Settings(kafka_bootstrap=kafka), {"order": order}, replay=False)
+    assert poisoned.event_id not in {d.envelope.event_id for d in again}
+    await order.close()

@@ -25,7 +25,7 @@ from market.kernel.db import Database
 from market.member.use_cases import MemberService
 from market.notification.adapters.eml import EmlMailer
 from market.notification.adapters.members import InProcessRecipients
-from market.notification.adapters.schema import MIGRATIONS
+from market.notification.adapters.migrations import HISTORY as MIGRATIONS
 from market.notification.adapters.smtp import SmtpMailer, SmtpServer
 from market.notification.adapters.templates import JinjaTemplates
 from market.notification.adapters.wiring import build_notifications

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from market import platform
 from market.infra.dead_letters import mark_replayed, unreplayed
-from market.infra.kafka import DLQ_SUFFIX
+from market.infra.kafka import DLQ_SUFFIX, existing_partitions
 from market.infra.outbox import SqlOutbox
 from market.kernel.clock import SystemClock, iso
 from market.kernel.db import Database
@@ -58,27 +58,42 @@ async def embedded(dbs: dict[str, Database], replay: bool) -> list[DeadLetter]:
 
 
 async def distributed(settings: Settings, dbs: dict[str, Database], replay: bool) -> list[DeadLetter]:
+    # A dead-letter topic exists once a letter was put on it; none yet means no dead letters. The
+    # partitions are assigned, not joined as a group: no rebalance to wait for, and the ends are known.
+    parts = await existing_partitions(
+        settings.kafka_bootstrap, [f"{t}{DLQ_SUFFIX}" for t in platform.TOPICS], settings.kafka_security()
+    )
+    if not parts:
+        return []
     consumer = AIOKafkaConsumer(
-        *(f"{t}{DLQ_SUFFIX}" for t in platform.TOPICS),
         bootstrap_servers=settings.kafka_bootstrap, group_id="market-dlq-replay", enable_auto_commit=False,
-        auto_offset_reset="earliest",
+        auto_offset_reset="earliest", **settings.kafka_security(),
     )  # fmt: skip
     await consumer.start()
-    found: list[DeadLetter] = []
     try:
-        while polled := await consumer.getmany(timeout_ms=2000):
-            for records in polled.values():
-                for r in records:
-                    headers = {k: v.decode() for k, v in r.headers}
-                    envelope = Envelope.from_bytes(r.value)
-                    found.append(DeadLetter(headers.get("group", "?"), envelope, headers.get("error", ""),
-                                            int(headers.get("attempts", "0"))))  # fmt: skip
-                    if replay:
-                        await put_back(dbs[producer_of(envelope.topic)], envelope)
-            if replay:
-                await consumer.commit()
+        return await _read(consumer, parts, dbs, replay)
     finally:
         await consumer.stop()
+
+
+async def _read(
+    consumer: AIOKafkaConsumer, parts: list[TopicPartition], dbs: dict[str, Database], replay: bool
+) -> list[DeadLetter]:
+    """Every dead letter past the replay group's committed offsets, up to the ends they have now."""
+    consumer.assign(parts)
+    ends = await consumer.end_offsets(parts)
+    found: list[DeadLetter] = []
+    while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+        for records in (await consumer.getmany(*parts, timeout_ms=2000)).values():
+            for r in records:
+                headers = {k: v.decode() for k, v in r.headers}
+                envelope = Envelope.from_bytes(r.value)
+                found.append(DeadLetter(headers.get("group", "?"), envelope, headers.get("error", ""),
+                                        int(headers.get("attempts", "0"))))  # fmt: skip
+                if replay:
+                    await put_back(dbs[producer_of(envelope.topic)], envelope)
+        if replay:
+            await consumer.commit()
     return found
 
 

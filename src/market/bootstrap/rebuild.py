@@ -22,7 +22,7 @@ from market.order.adapters.sql import SqlOrders
 from market.order.domain import Order, history
 from market.product.adapters.sql import SqlProducts
 from market.reporting.adapters import sql as reporting_sql
-from market.reporting.adapters.schema import MIGRATIONS
+from market.reporting.adapters.migrations import HISTORY
 from market.reporting.use_cases import ReportingService
 from market.settings import Settings
 
@@ -76,7 +76,7 @@ async def rebuild_read_model(settings: Settings, distributed: bool = False) -> i
     """Rebuild the read model of a deployment; how many events were read into it."""
     dbs = _databases(settings, distributed)
     try:
-        await migrate(dbs["reporting"], MIGRATIONS)
+        await migrate(dbs["reporting"], HISTORY)
         service = ReportingService(uow=reporting_sql.sql_uow(dbs["reporting"]), clock=SystemClock())
         return await service.rebuild(OrderDatabaseHistory(dbs["order"], dbs["product"]))
     finally:

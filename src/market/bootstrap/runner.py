@@ -1,6 +1,6 @@
 """Runs services as `platform.SERVICES` declares them, whatever the run mode: one runner for all of them.
 
-For each service it runs: its schema migrations, its builder (`wiring`), its outbox relay if it produces
+For each service it runs: its schema migrations (infra.migrations, under a lock), its builder (`wiring`), its outbox relay if it produces
 events, its consumer group on each topic it consumes, and its periodic jobs (each under a lease in the
 service's database, so one replica at a time runs it). The embedded mode runs every service in one
 process over the in-process bus; the distributed mode one service per process over Kafka.
@@ -67,7 +67,10 @@ class Platform:
     async def start(self) -> None:
         a = self.adapters
         for declared in self.declared:
-            await migrate(a.database(declared.name), MIGRATIONS[declared.name])
+            # Under the database's migration lock: replicas starting together migrate one at a time.
+            migrated = await migrate(a.database(declared.name), MIGRATIONS[declared.name])
+            if migrated.applied or migrated.adopted:
+                log.info("migrations: %s", migrated.summary())
         for built in self.built.values():
             if built.start is not None:
                 await built.start()

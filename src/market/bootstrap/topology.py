@@ -1,6 +1,7 @@
 """`market up` / `market status` / `market down`: the distributed topology on this machine, from the platform
-declaration (`market.platform`): MariaDB, Kafka and Redis (scripts/infra), the PG sandbox, every replica of every
-service, then the nginx gateway, whose upstreams list every public service's replicas.
+declaration (`market.platform`): MariaDB, Kafka and Redis (scripts/infra), the migrations (`market migrate`),
+the PG sandbox, every replica of every service, then the nginx gateway, whose upstreams list every public
+service's replicas.
 
 Replica I of a service listens on its declared ports + `PORT_STRIDE` × I, logs to STATE/run/NAME-I.log and
 has a pid file; `up` returns once every process answers its readiness check, and says which did not. It
@@ -131,6 +132,14 @@ def certificates(settings: Settings) -> None:
         raise SystemExit("market up: scripts/gen-certs failed (see its message above)")
 
 
+def migrate(settings: Settings) -> None:
+    """`market migrate --distributed`: every database at its head before a replica starts (they migrate at
+    start too, under the same lock, and find nothing to do)."""
+    from market.bootstrap.migrate import migrate_deployment  # the services' wiring: only `up` needs it
+
+    print(migrate_deployment(settings, on_mariadb=True), flush=True)
+
+
 def _run_dir(settings: Settings) -> Path:
     return settings.state_dir / "run"
 
@@ -220,6 +229,7 @@ def up(settings: Settings) -> str:
     infra("start", "mariadb", settings)
     infra("start", "kafka", settings)
     infra("start", "redis", settings)
+    migrate(settings)
     if settings.grpc_tls:
         certificates(settings)
     _run_dir(settings).mkdir(parents=True, exist_ok=True)

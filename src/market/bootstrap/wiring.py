@@ -9,7 +9,7 @@ runner uses; the composition roots (`embedded`, `distributed`) only choose the a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from fastapi import APIRouter
 
 from market.infra import tracing
 from market.infra.cache import Cache
-from market.infra.migrations import Migration
+from market.infra.migrations import History
 from market.kernel.clock import Clock
 from market.kernel.db import Database
 from market.kernel.events import PRODUCT_EVENTS
@@ -28,7 +28,7 @@ from market.member.adapters import sql as member_sql
 from market.member.adapters.argon2 import Argon2Hasher
 from market.member.adapters.grpc_server import MemberGrpcService
 from market.member.adapters.jwt import JwtTokenIssuer
-from market.member.adapters.schema import MIGRATIONS as MEMBER_MIGRATIONS
+from market.member.adapters.migrations import HISTORY as MEMBER_MIGRATIONS
 from market.member.domain import LoginLimits
 from market.member.use_cases import MemberService
 from market.notification import ports as notification_ports
@@ -38,7 +38,7 @@ from market.order import ports as order_ports
 from market.order.adapters import rest as order_rest
 from market.order.adapters import sql as order_sql
 from market.order.adapters.catalog_cache import CachedCatalog, CatalogInvalidation
-from market.order.adapters.schema import MIGRATIONS as ORDER_MIGRATIONS
+from market.order.adapters.migrations import HISTORY as ORDER_MIGRATIONS
 from market.order.adapters.watch import StatusWatch
 from market.order.use_cases import OrderService
 from market.payment import ports as payment_ports
@@ -46,16 +46,16 @@ from market.payment.adapters import rest as payment_rest
 from market.payment.adapters import sql as payment_sql
 from market.payment.adapters.grpc_server import PaymentGrpcService
 from market.payment.adapters.metrics import PrometheusPaymentMetrics
-from market.payment.adapters.schema import MIGRATIONS as PAYMENT_MIGRATIONS
+from market.payment.adapters.migrations import HISTORY as PAYMENT_MIGRATIONS
 from market.payment.use_cases import PaymentService
 from market.product.adapters import rest as product_rest
 from market.product.adapters import sql as product_sql
 from market.product.adapters.grpc_server import ProductGrpcService
-from market.product.adapters.schema import MIGRATIONS as PRODUCT_MIGRATIONS
+from market.product.adapters.migrations import HISTORY as PRODUCT_MIGRATIONS
 from market.product.use_cases import ProductService
 from market.reporting.adapters import rest as reporting_rest
 from market.reporting.adapters import sql as reporting_sql
-from market.reporting.adapters.schema import MIGRATIONS as REPORTING_MIGRATIONS
+from market.reporting.adapters.migrations import HISTORY as REPORTING_MIGRATIONS
 from market.reporting.use_cases import ReportingService
 from market.settings import Settings
 from market.web.app import Operations
@@ -217,7 +217,7 @@ BUILDERS: dict[str, Callable[[Adapters], Built]] = {
     "notification": notification,
     "reporting": reporting,
 }
-MIGRATIONS: dict[str, Sequence[Migration]] = {
+MIGRATIONS: dict[str, History] = {
     "member": MEMBER_MIGRATIONS,
     "product": PRODUCT_MIGRATIONS,
     "order": ORDER_MIGRATIONS,

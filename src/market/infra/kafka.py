@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from prometheus_client import Counter
@@ -50,6 +50,22 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def existing_partitions(
+    bootstrap: str, topics: Sequence[str], security: dict[str, str] | None = None
+) -> list[TopicPartition]:
+    """The partitions of those of `topics` that exist now (a topic Kafka does not know has none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(security or {}))
+    await admin.start()
+    try:
+        known = set(await admin.list_topics())
+        present = [t for t in topics if t in known]
+        described = await admin.describe_topics(present) if present else []
+    finally:
+        await admin.close()
+    return [TopicPartition(t["topic"], p["partition"]) for t in described if t["error_code"] == 0
+            for p in sorted(t["partitions"], key=lambda p: p["partition"])]  # fmt: skip
 
 
 class KafkaPublisher:

@@ -353,6 +353,8 @@ class MysqlDatabase:
         if options or not isinstance(socket, str | None):
             raise ValueError(f"MysqlDatabase takes one URL option, unix_socket; got {dict(parsed.query)}")
         self.url = parsed.render_as_string(hide_password=True)
+        # The same database for a SQLAlchemy engine: Alembic migrates through one (infra.migrations).
+        self.engine_url = parsed.set(drivername="mysql+asyncmy")
         self._retry = pre_ping
         connect = dict(
             host=parsed.host or "127.0.0.1",

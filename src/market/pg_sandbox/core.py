@@ -25,7 +25,7 @@ from market.kernel.db import Database, Tx, for_update, insert_ignore
 from market.kernel.ids import new_id
 from market.pg_sandbox import bnpl, wire
 from market.pg_sandbox.faults import Faults
-from market.pg_sandbox.schema import MIGRATIONS
+from market.pg_sandbox.migrations import HISTORY as MIGRATIONS
 from market.pg_sandbox.wire import NO_ANSWER, Reply, fail
 
 __all__ = ["MIGRATIONS", "TEST_KEYS", "Reply", "Sandbox"]

@@ -9,12 +9,13 @@ from pathlib import Path
 from market.bootstrap import dlq
 from market.infra.bus import InProcessBus
 from market.infra.consuming import Delivery
-from market.infra.dead_letters import DEAD_LETTERS, SqlDeadLetters, unreplayed
-from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
+from market.infra.dead_letters import SqlDeadLetters, unreplayed
+from market.infra.migrations import migrate
 from market.infra.outbox import SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.events import ORDER_EVENTS, Envelope
+from market.product.adapters.migrations import HISTORY as OUTBOX  # outbox, inbox, leases, dead letters
 from tests.events import Consuming, event
 
 NOW = ManualClock().now()
@@ -22,7 +23,7 @@ NOW = ManualClock().now()
 
 async def test_a_poisoned_event_goes_to_the_dead_letters_and_the_others_are_handled(tmp_path: Path) -> None:
     product = SqliteDatabase(tmp_path / "product.db")
-    await migrate(product, [OUTBOX_INBOX, OUTBOX_TRACE, DEAD_LETTERS])
+    await migrate(product, OUTBOX)
     bus = InProcessBus(
         partitions=1, delivery=Delivery(SqlDeadLetters(lambda _: product, ManualClock()), 3, 0.01)
     )
@@ -49,7 +50,7 @@ async def test_a_poisoned_event_goes_to_the_dead_letters_and_the_others_are_hand
 async def test_replay_puts_the_event_back_in_its_producers_outbox_once(tmp_path: Path) -> None:
     dbs = {name: SqliteDatabase(tmp_path / f"{name}.db") for name in ("order", "product")}
     for db in dbs.values():
-        await migrate(db, [OUTBOX_INBOX, OUTBOX_TRACE, DEAD_LETTERS])
+        await migrate(db, OUTBOX)
     poisoned = event("OrderFailed", "ord_2", NOW, member_id="m", reason="X")
     await SqlDeadLetters(dbs.__getitem__, ManualClock()).add("product", poisoned, "RuntimeError: bug", 8)
 

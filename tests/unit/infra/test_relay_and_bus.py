@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 
 from market.infra.bus import InProcessBus
-from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE, migrate
+from market.infra.migrations import migrate
 from market.infra.outbox import OutboxRelay, SqlInbox, SqlOutbox, SqlOutboxStore
 from market.infra.sqlite import SqliteDatabase
 from market.kernel.clock import ManualClock
 from market.kernel.events import ORDER_EVENTS, Envelope
+from market.product.adapters.migrations import HISTORY as OUTBOX  # outbox, inbox, leases, dead letters
 from tests.events import Consuming, event
 
 
 async def make_db(tmp_path: Path, name: str) -> SqliteDatabase:
     db = SqliteDatabase(tmp_path / f"{name}.db")
-    await migrate(db, [OUTBOX_INBOX, OUTBOX_TRACE])
+    await migrate(db, OUTBOX)
     return db
 
 
@@ -133,13 +134,6 @@ async def test_inbox_claims_an_event_once(tmp_path: Path) -> None:
         assert await SqlInbox(tx).claim(env) is True
         assert await SqlInbox(tx).claim(env) is False
     assert Envelope.from_bytes(env.to_bytes()) == env
-
-
-async def test_migrations_apply_once(tmp_path: Path) -> None:
-    db = SqliteDatabase(tmp_path / "x.db")
-    assert await migrate(db, [OUTBOX_INBOX]) == 1
-    assert await migrate(db, [OUTBOX_INBOX]) == 0
-    assert await migrate(db, [OUTBOX_INBOX, "CREATE TABLE t (id VARCHAR(64) PRIMARY KEY)"]) == 1
 
 
 async def test_a_relay_turn_publishes_the_oldest_rows_then_deletes_exactly_those(tmp_path: Path) -> None:

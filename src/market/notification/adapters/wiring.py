@@ -19,7 +19,7 @@ from market.kernel.db import Database
 from market.kernel.events import ORDER_EVENTS, PAYMENT_EVENTS
 from market.notification.adapters.eml import EmlMailer
 from market.notification.adapters.metrics import CountingMailer
-from market.notification.adapters.schema import MIGRATIONS
+from market.notification.adapters.migrations import HISTORY as MIGRATIONS
 from market.notification.adapters.smtp import SmtpMailer, SmtpServer
 from market.notification.adapters.sql import sql_uow
 from market.notification.adapters.templates import JinjaTemplates

@@ -1,12 +1,15 @@
-"""The product database. `market audit` reads products.stock / stock_received and reservations by these names."""
+"""Sellers, products and their stock, and the stock reserved per order."""
 
-from __future__ import annotations
+from market.infra.migrations import run
 
-from market.infra.dead_letters import DEAD_LETTERS
-from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE
+revision = "product_0001"
+down_revision = None
+branch_labels = ("product",)
+depends_on = None
 
-CATALOG_AND_STOCK = """
+
+def upgrade() -> None:
+    run("""
 CREATE TABLE sellers (
     id VARCHAR(64) PRIMARY KEY,
     name VARCHAR(200) NOT NULL,
@@ -33,7 +36,4 @@ CREATE TABLE reservations (
     released_at VARCHAR(32),
     PRIMARY KEY (order_id, product_id)
 )
-"""
-
-# The inbox records the order events already consumed; the outbox carries the catalog's changes (product.events).
-MIGRATIONS: list[str] = [CATALOG_AND_STOCK, OUTBOX_INBOX, LEASES, DEAD_LETTERS, OUTBOX_TRACE]
+""")

@@ -1,9 +1,15 @@
-"""The sandbox's own database: card payments and their cancels, BNPL contracts, idempotency keys, faults served."""
+"""Card payments and their cancels, BNPL contracts, idempotency keys, the faults served."""
 
-from __future__ import annotations
+from market.infra.migrations import run
 
-MIGRATIONS: list[str] = [
-    """
+revision = "pg_sandbox_0001"
+down_revision = None
+branch_labels = ("pg_sandbox",)
+depends_on = None
+
+
+def upgrade() -> None:
+    run("""
 CREATE TABLE sandbox_card_payments (
     payment_key VARCHAR(64) PRIMARY KEY,
     order_id VARCHAR(64) NOT NULL UNIQUE,
@@ -44,18 +50,4 @@ CREATE TABLE sandbox_faults (
     served_at VARCHAR(32) NOT NULL,
     PRIMARY KEY (order_id, fault)
 )
-""",
-    # BNPL contracts cancelled in part (SPEC §10.3): a balance, and their cancels listed like a card's.
-    """
-ALTER TABLE sandbox_bnpl_payments ADD COLUMN balance_amount BIGINT NULL;
-CREATE TABLE sandbox_bnpl_cancels (
-    transaction_key VARCHAR(64) PRIMARY KEY,
-    contract_id VARCHAR(64) NOT NULL,
-    cancel_amount BIGINT NOT NULL,
-    cancel_reason VARCHAR(200) NOT NULL,
-    refundable_amount BIGINT NOT NULL,
-    canceled_at VARCHAR(32) NOT NULL
-);
-CREATE INDEX sandbox_bnpl_cancels_by_contract ON sandbox_bnpl_cancels (contract_id)
-""",
-]
+""")

@@ -1,14 +1,15 @@
-"""The read model's database (`market_reporting` / `reporting.db`): its own tables, fed only by events.
+"""The orders (record as JSON, and the columns the search filters on), their sellers, the sales statistics."""
 
-Each order is one row (its record as JSON, and the columns the search filters on), the sellers it has
-lines of, and its rows of the sales statistics. Append a migration to change the schema; never edit one
-that has shipped."""
+from market.infra.migrations import run
 
-from __future__ import annotations
+revision = "reporting_0002"
+down_revision = "reporting_0001"
+branch_labels = None
+depends_on = None
 
-from market.infra.migrations import OUTBOX_INBOX
 
-READ_MODEL = """
+def upgrade() -> None:
+    run("""
 CREATE TABLE report_orders (
     id VARCHAR(64) PRIMARY KEY,
     member_id VARCHAR(64) NOT NULL,
@@ -37,7 +38,4 @@ CREATE TABLE report_sales (
     PRIMARY KEY (order_id, seller_id, day)
 );
 CREATE INDEX report_sales_day ON report_sales (day, seller_id)
-"""
-
-# The inbox records each event read (its outbox stays empty: the read model announces nothing).
-MIGRATIONS: list[str] = [OUTBOX_INBOX, READ_MODEL]
+""")

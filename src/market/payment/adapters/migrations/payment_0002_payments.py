@@ -1,12 +1,15 @@
-"""The payment database (payments, coupon definitions, issued coupons, outbox, inbox)."""
+"""The payments, the coupon definitions and the issued coupons."""
 
-from __future__ import annotations
+from market.infra.migrations import run
 
-from market.infra.dead_letters import DEAD_LETTERS
-from market.infra.jobs import LEASES
-from market.infra.migrations import OUTBOX_INBOX, OUTBOX_TRACE
+revision = "payment_0002"
+down_revision = "payment_0001"
+branch_labels = None
+depends_on = None
 
-PAYMENTS = """
+
+def upgrade() -> None:
+    run("""
 CREATE TABLE payments (
     order_id VARCHAR(64) PRIMARY KEY,
     member_id VARCHAR(64) NOT NULL,
@@ -43,9 +46,4 @@ CREATE TABLE issued_coupons (
     used_at VARCHAR(32)
 );
 CREATE INDEX issued_coupons_by_member ON issued_coupons (member_id, id)
-"""
-
-# A payment's refunds, the whole order's or a partial cancellation's (SPEC §10.3), as a JSON value of the row.
-REFUNDS = "ALTER TABLE payments ADD COLUMN refunds LONGTEXT NULL"
-
-MIGRATIONS: list[str] = [OUTBOX_INBOX, PAYMENTS, LEASES, DEAD_LETTERS, OUTBOX_TRACE, REFUNDS]
+""")

@@ -1,0 +1,13 @@
+"""The events a consumer gave up on, in the embedded mode (infra.dead_letters)."""
+
+from market.infra.dead_letters import DEAD_LETTERS
+from market.infra.migrations import run
+
+revision = "order_0005"
+down_revision = "order_0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run(DEAD_LETTERS)
