@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = 2.0
     payment_lease_seconds: float = 15.0
     relay_batch: int = 200
+    # Placements, Idempotency-Key claims and reservations that arrive together share one transaction
+    # (infra/batching.py). Off by default: measured slower embedded (docs/architecture.md), where SQLite's
+    # group commit already shares COMMITs; the distributed mode is still to be measured.
+    batch_writes: bool = False
     # An order PENDING or CANCELLING this long is nudged (its saga's event announced again) and escalated.
     order_stuck_seconds: float = 300.0
     # A consumer retries an event this many times (backoff up to 5 s apart), then puts it in the dead letters.

@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from market.infra.batching import BatchWriter
 from market.infra.migrations import migrate
 from market.kernel.clock import ManualClock
 from market.kernel.errors import DomainError
 from market.product.adapters.memory import memory_uow
 from market.product.adapters.migrations import HISTORY as MIGRATIONS
-from market.product.adapters.sql import sql_uow
+from market.product.adapters.sql import sql_uow, sql_writer
 from market.product.domain import RELEASED, RESERVED, Product, Reservation, Seller
 from market.product.ports import UnitOfWork
 from market.product.use_cases import ProductService
@@ -202,3 +204,39 @@ async def test_a_partial_cancellation_gives_back_its_quantities_once_and_the_res
         (5, 5),
         (3, 3),
     ]
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def batched(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[ProductService, BatchWriter[Any]]]:
+    """The service whose reservations are written through the batched write path (infra/batching.py)."""
+    async with sql_database(request.param, tmp_path, "product") as db:
+        await migrate(db, MIGRATIONS)
+        writer = sql_writer(db, ManualClock())
+        yield ProductService(uow=sql_uow(db, ManualClock()), clock=ManualClock(), writes=writer), writer
+
+
+async def test_reservations_written_together_each_take_their_own_stock_or_none(
+    batched: tuple[ProductService, BatchWriter[Any]],
+) -> None:
+    service, writer = batched
+    seller = await service.create_seller("Cafe Seoul")
+    mug = await service.create_product(seller.id, "Mug", 12_000, 5)
+    tea = await service.create_product(seller.id, "Tea", 8_000, 1)
+    # ord_t takes the last tea, then wants more mugs than are left: its tea must not stay taken.
+    calls = [(f"ord_{i}", [(mug.id, 1)]) for i in range(8)]
+    calls.insert(3, ("ord_t", [(tea.id, 1), (mug.id, 5)]))
+
+    results = await asyncio.gather(
+        *(service.reserve_stock(order_id, lines) for order_id, lines in calls), return_exceptions=True
+    )
+
+    assert [r if r is None else getattr(r, "code", r) for r in results] == [
+        None, None, None, "OUT_OF_STOCK", None, None, "OUT_OF_STOCK", "OUT_OF_STOCK", "OUT_OF_STOCK"
+    ]  # fmt: skip
+    assert [(p.stock, p.stock_received) for p in await service.get_products([mug.id, tea.id])] == [
+        (0, 5),
+        (1, 1),
+    ]
+    assert writer.batches < writer.bodies  # they shared transactions

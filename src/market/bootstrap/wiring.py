@@ -149,15 +149,18 @@ def member(a: Adapters) -> Built:
 
 
 def product(a: Adapters) -> Built:
-    uow = product_sql.sql_uow(a.database("product"), a.clock, a.wake("product"))
-    service = ProductService(uow=uow, clock=a.clock)
+    db, wake = a.database("product"), a.wake("product")
+    uow = product_sql.sql_uow(db, a.clock, wake)
+    writes = product_sql.sql_writer(db, a.clock, wake) if a.settings.batch_writes else None
+    service = ProductService(uow=uow, clock=a.clock, writes=writes)
     auth = Auth(token_settings(a.settings))
     return Built(service, [product_rest.router(service, auth)], [ProductGrpcService(service)])
 
 
 def order(a: Adapters) -> Built:
-    s, db = a.settings, a.database("order")
-    uow = order_sql.sql_uow(db, a.clock, a.wake("order"))
+    s, db, wake = a.settings, a.database("order"), a.wake("order")
+    uow = order_sql.sql_uow(db, a.clock, wake)
+    writes = order_sql.sql_writer(db, a.clock, wake) if s.batch_writes else None
     catalog: order_ports.Catalog = a.catalog()
     consumers: dict[str, Consumer] = {}
     if s.catalog_cache_seconds > 0:
@@ -176,6 +179,7 @@ def order(a: Adapters) -> Built:
         coupons=a.coupons(),
         watch=StatusWatch(versions),
         stuck_after=timedelta(seconds=s.order_stuck_seconds),
+        writes=writes,
     )
     return Built(service, [order_rest.router(service, Auth(token_settings(s)))], consumers=consumers)
 

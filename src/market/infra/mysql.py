@@ -180,6 +180,8 @@ class MysqlTx:
         self.broken = False  # the connection's state is unknown: closed, never reused
         self._retry = retry  # until the first statement has run
         self._writes: list[str] = []  # rendered `write` statements not sent yet
+        self._sent = 0  # how many times waiting writes were sent: a savepoint's mark is (this, index)
+        self._marks: dict[str, tuple[int, int]] = {}
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return int((await self._run(sql, _args(params))).rowcount)
@@ -198,6 +200,35 @@ class MysqlTx:
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]:
         return list(await (await self._run(sql, _args(params))).fetchall())
+
+    async def savepoint(self, name: str) -> None:
+        # Travels with the next statement, like a write; until then it can be taken back for free.
+        self._marks[name] = (self._sent, len(self._writes))
+        self._writes.append(f"SAVEPOINT {name}")
+
+    async def release(self, name: str) -> None:
+        if self._unsent(name) == len(self._writes) - 1:
+            self._writes.pop()  # nothing since the savepoint: neither needs to reach the server
+        elif self._writes:
+            # Sent now, with the writes since the savepoint: an error of theirs raises here, not later.
+            await self.execute(f"RELEASE SAVEPOINT {name}")
+        else:
+            self._writes.append(f"RELEASE SAVEPOINT {name}")
+        del self._marks[name]
+
+    async def rollback_to(self, name: str) -> None:
+        at = self._unsent(name)
+        if at is not None:
+            del self._writes[at:]  # the savepoint and what followed it never reached the server
+        else:
+            self._writes.clear()  # written after the savepoint, which was sent
+            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        del self._marks[name]
+
+    def _unsent(self, name: str) -> int | None:
+        """Where the savepoint waits among the writes not sent yet, or None once it was sent."""
+        sent, at = self._marks[name]
+        return at if sent == self._sent else None
 
     async def end(self, verb: str) -> None:
         """COMMIT (with the writes still waiting) or ROLLBACK (the waiting writes are dropped)."""
@@ -233,6 +264,7 @@ class MysqlTx:
     def _take_writes(self, then: str = "") -> str:
         statements = [*self._writes, then] if then else self._writes
         self._writes = []
+        self._sent += 1
         return ";\n".join(statements)
 
     async def _run(self, sql: str, args: Any, many: bool = False) -> Any:

@@ -69,6 +69,19 @@ class SqliteTx:
         self._db.tally.statements += 1
         return self._conn.execute(sql, params or {}).fetchall()
 
+    async def savepoint(self, name: str) -> None:
+        self._writing()
+        self._conn.execute(f"SAVEPOINT {name}")
+
+    async def release(self, name: str) -> None:
+        self._db.tally.statements += 1
+        self._conn.execute(f"RELEASE {name}")
+
+    async def rollback_to(self, name: str) -> None:
+        self._db.tally.statements += 2
+        self._conn.execute(f"ROLLBACK TO {name}")
+        self._conn.execute(f"RELEASE {name}")  # SQLite keeps a savepoint rolled back to on its stack
+
 
 class SqliteDatabase:
     dialect = "sqlite"

@@ -9,7 +9,7 @@ transactions.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar
@@ -17,6 +17,8 @@ from typing import Any, Generic, Protocol, TypeVar
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 UoW = TypeVar("UoW")
+UoW_co = TypeVar("UoW_co", covariant=True)
+T = TypeVar("T")
 
 
 class Tx(Protocol):
@@ -37,6 +39,18 @@ class Tx(Protocol):
     async def fetchone(self, sql: str, params: Params | None = None) -> Row | None: ...
 
     async def fetchall(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    async def savepoint(self, name: str) -> None:
+        """Mark a point the transaction can roll back to (`rollback_to`) while keeping what came before."""
+        ...
+
+    async def release(self, name: str) -> None:
+        """Keep what was done since the savepoint; an error of a `write` since then raises here."""
+        ...
+
+    async def rollback_to(self, name: str) -> None:
+        """Undo what was done since the savepoint, `write`s not sent yet included; the rest stays."""
+        ...
 
 
 class Database(Protocol):
@@ -83,6 +97,28 @@ def transaction_uow(
 ) -> Callable[[], AbstractAsyncContextManager[UoW]]:
     """A unit-of-work factory over `db`: each block is one transaction, its repositories made by `make`."""
     return functools.partial(_Block, db, make)
+
+
+class Writer(Protocol[UoW_co]):
+    """The write path of a service's database: runs a unit-of-work body, `async def body(uow) -> T`, in a
+    transaction, and answers the body's result once it is committed, or the body's own error (nothing
+    of it written). Bodies submitted together may share one transaction and its COMMIT, a savepoint each
+    (infra/batching.py); so a body touches only its unit of work, and may run more than once."""
+
+    async def __call__(self, body: Callable[[UoW_co], Awaitable[T]]) -> T: ...
+
+
+class Alone(Generic[UoW]):
+    """A `Writer` that runs each body in a unit of work of its own (fakes, tests, one-off writes)."""
+
+    __slots__ = ("_uow",)
+
+    def __init__(self, uow: Callable[[], AbstractAsyncContextManager[UoW]]) -> None:
+        self._uow = uow
+
+    async def __call__(self, body: Callable[[UoW], Awaitable[T]]) -> T:
+        async with self._uow() as uow:
+            return await body(uow)
 
 
 def insert_ignore(dialect: str) -> str:

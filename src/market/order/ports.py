@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from market.kernel.coupons import IssuedCoupon
+from market.kernel.db import Writer
 from market.kernel.messaging import Inbox, Outbox
 from market.order.domain import KeyUse, Order, OrderStatus
 
@@ -101,6 +102,8 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+# Runs a unit of work's body in a transaction, perhaps with other requests' bodies (kernel.db.Writer).
+Writes = Writer[UnitOfWork]
 
 
 @dataclass(frozen=True)

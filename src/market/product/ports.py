@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from market.kernel.db import Writer
 from market.kernel.messaging import Inbox, Outbox
 from market.product.domain import Product, Reservation, Seller
 
@@ -84,3 +85,5 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[], AbstractAsyncContextManager[UnitOfWork]]
+# Runs a unit of work's body in a transaction, perhaps with other callers' bodies (kernel.db.Writer).
+Writes = Writer[UnitOfWork]

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from market.kernel.clock import Clock
+from market.kernel.db import Alone
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope, MalformedEvent, OrderPartiallyCancelled, ProductChanged, envelope
 from market.kernel.ids import new_id
@@ -22,7 +23,7 @@ from market.product.domain import (
     check_price,
     check_stock,
 )
-from market.product.ports import UnitOfWork, UnitOfWorkFactory
+from market.product.ports import UnitOfWork, UnitOfWorkFactory, Writes
 
 log = logging.getLogger("market.product")
 
@@ -35,9 +36,12 @@ NOTHING_RESERVED = ""
 
 
 class ProductService:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, writes: Writes | None = None) -> None:
+        """`writes`: where reservations are written, perhaps many orders' in one transaction (each its own
+        outcome); a transaction each by default."""
         self._uow = uow
         self._clock = clock
+        self._writes: Writes = writes or Alone(uow)
 
     async def create_seller(self, name: str) -> Seller:
         """Register a seller."""
@@ -111,7 +115,8 @@ class ProductService:
         """
         wanted = check_lines(list(lines))
         now = self._clock.now()
-        async with self._uow() as uow:
+
+        async def reserve(uow: UnitOfWork) -> None:
             # No lock on this read: on MariaDB its gap lock would deadlock orders racing for one product.
             # A concurrent duplicate of this call then fails on the primary key, and its retry succeeds.
             earlier = await uow.reservations.of_order(order_id)
@@ -127,6 +132,8 @@ class ProductService:
                         "OUT_OF_STOCK", f"not enough stock of {product_id}", product_id=product_id
                     )
             await uow.reservations.add([Reservation(order_id, p, q, RESERVED, now) for p, q in wanted])
+
+        await self._writes(reserve)
 
     async def release_stock(self, order_id: str) -> bool:
         """Give an order's stock back, once: True if this call gave something back.

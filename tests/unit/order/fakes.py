@@ -16,7 +16,7 @@ from market.kernel.plan import Leg, Method
 from market.order.adapters.memory import OrderState, memory_uow
 from market.order.adapters.watch import StatusWatch
 from market.order.domain import Order
-from market.order.ports import MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
+from market.order.ports import MemberSnapshot, ProductSnapshot, UnitOfWorkFactory, Writes
 from market.order.use_cases import OrderService
 from market.order.use_cases.idempotency import Idempotency
 from market.order.use_cases.placing import Placing
@@ -130,8 +130,8 @@ class World:
     def __post_init__(self) -> None:
         self.rewire(memory_uow(self.state))
 
-    def rewire(self, uow: UnitOfWorkFactory) -> None:
-        """Rebuild the service over another unit-of-work factory (one that fails, say)."""
+    def rewire(self, uow: UnitOfWorkFactory, writes: Writes | None = None) -> None:
+        """Rebuild the service over another unit-of-work factory (one that fails, say) and write path."""
 
         async def versions(order_ids: Sequence[str]) -> dict[str, str]:
             async with uow() as unit:
@@ -145,6 +145,7 @@ class World:
             catalog=self.catalog,
             coupons=self.coupons,
             watch=self.watch,
+            writes=writes,
         )
 
     @property

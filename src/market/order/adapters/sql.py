@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from prometheus_client import Gauge
 
+from market.infra.batching import BatchWriter
 from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel import codec
 from market.kernel.clock import Clock, iso
@@ -157,3 +158,10 @@ def sql_uow(
     """The order service's unit-of-work factory over `db`: one transaction per block."""
 
     return transaction_uow(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))
+
+
+def sql_writer(
+    db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None
+) -> BatchWriter[SqlUnitOfWork]:
+    """The order service's batched write path over `db` (infra/batching.py)."""
+    return BatchWriter(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))

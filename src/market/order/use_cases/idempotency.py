@@ -40,7 +40,7 @@ from market.order.domain import (
     order_view,
     replay_of,
 )
-from market.order.ports import Catalog, UnitOfWork, UnitOfWorkFactory
+from market.order.ports import Catalog, UnitOfWork, UnitOfWorkFactory, Writes
 
 log = logging.getLogger("market.order.keys")
 
@@ -90,8 +90,9 @@ Settle = Callable[[Order], Awaitable[tuple[Order, int]]]
 
 
 class Idempotency:
-    def __init__(self, *, uow: UnitOfWorkFactory, clock: Clock, catalog: Catalog) -> None:
+    def __init__(self, *, uow: UnitOfWorkFactory, writes: Writes, clock: Clock, catalog: Catalog) -> None:
         self._uow = uow
+        self._writes = writes
         self._clock = clock
         self._catalog = catalog
 
@@ -137,7 +138,8 @@ class Idempotency:
         """Claim the key (Started), or the stored answer (Replay); IDEMPOTENCY_KEY_REUSED / _IN_USE."""
         now = self._clock.now()
         member_id, key, fingerprint = keyed.member_id, keyed.key, keyed.fingerprint
-        async with self._uow() as uow:
+
+        async def claim(uow: UnitOfWork) -> Started | Replay:
             keys = uow.idempotency_keys
             use = KeyUse(member_id, key, fingerprint, IN_FLIGHT, now, now, resource_id=resource_id)
             if await keys.start(use):
@@ -149,6 +151,8 @@ class Idempotency:
                 seen = None  # another request took it over first
             return replay_of(seen, fingerprint)
 
+        return await self._writes(claim)
+
     async def _finish(self, uow: UnitOfWork, keyed: Keyed, status: int, order: Order) -> Reply:
         reply = Reply(status, orjson.dumps(order_view(order)), order.id)
         now = self._clock.now()
@@ -157,9 +161,12 @@ class Idempotency:
 
     async def _abandon(self, keyed: Keyed) -> None:
         """The request failed: it leaves no trace, the key may be used again."""
+
+        async def forget(uow: UnitOfWork) -> None:
+            await uow.idempotency_keys.forget(keyed.member_id, keyed.key)
+
         try:
-            async with self._uow() as uow:
-                await uow.idempotency_keys.forget(keyed.member_id, keyed.key)
+            await self._writes(forget)
         except Exception:
             log.exception("could not forget Idempotency-Key %r; it frees itself in a minute", keyed.key)
 

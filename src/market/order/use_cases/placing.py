@@ -26,7 +26,16 @@ from market.kernel.coupons import IssuedCoupon
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.plan import Leg, Method, PlanContext
 from market.order.domain import Order, Started, check_lines, new_order_id, order_created, price_lines
-from market.order.ports import Catalog, Coupons, Members, MemberSnapshot, ProductSnapshot, UnitOfWorkFactory
+from market.order.ports import (
+    Catalog,
+    Coupons,
+    Members,
+    MemberSnapshot,
+    ProductSnapshot,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    Writes,
+)
 from market.order.use_cases.idempotency import Finish, StockMayBeHeld
 
 log = logging.getLogger("market.order")
@@ -40,9 +49,17 @@ PREVIEW = ""  # the id of an order that is only previewed
 
 class Placing:
     def __init__(
-        self, *, uow: UnitOfWorkFactory, clock: Clock, members: Members, catalog: Catalog, coupons: Coupons
+        self,
+        *,
+        uow: UnitOfWorkFactory,
+        writes: Writes,
+        clock: Clock,
+        members: Members,
+        catalog: Catalog,
+        coupons: Coupons,
     ) -> None:
         self._uow = uow
+        self._writes = writes
         self._clock = clock
         self._members = members
         self._catalog = catalog
@@ -145,11 +162,14 @@ class Placing:
 
     async def _store(self, order: Order, finish: Finish | None) -> None:
         """The order, its OrderCreated and, if given, its key's answer for replays: one transaction."""
-        async with self._uow() as uow:
+
+        async def store(uow: UnitOfWork) -> None:
             await uow.orders.add(order)
             await uow.outbox.add(order_created(order))
             if finish is not None:
                 await finish(uow, order)
+
+        await self._writes(store)
 
     async def _stored(self, member_id: str, order_id: str) -> Order | None:
         async with self._uow() as uow:

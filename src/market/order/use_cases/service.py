@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from market.kernel.clock import Clock
+from market.kernel.db import Alone
 from market.kernel.errors import DomainError, NotFound
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.plan import Leg
@@ -24,7 +25,7 @@ from market.order.domain import (
     nudge,
     react,
 )
-from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory
+from market.order.ports import Catalog, Coupons, Members, StatusWatch, UnitOfWork, UnitOfWorkFactory, Writes
 from market.order.use_cases.following import Following, Settled, cancelled, clamp, in_flight, placed
 from market.order.use_cases.idempotency import Finish, Idempotency, Keyed, Reply
 from market.order.use_cases.placing import Placing
@@ -46,13 +47,19 @@ class OrderService:
         coupons: Coupons,
         watch: StatusWatch,
         stuck_after: timedelta = timedelta(minutes=5),
+        writes: Writes | None = None,
     ) -> None:
+        """`writes`: where placements and Idempotency-Key claims are written, perhaps many requests' in one
+        transaction (each its own outcome); a transaction each by default."""
         self._uow = uow
         self._stuck_after = stuck_after
         self._clock = clock
         self._watch = watch
-        self._placing = Placing(uow=uow, clock=clock, members=members, catalog=catalog, coupons=coupons)
-        self._keys = Idempotency(uow=uow, clock=clock, catalog=catalog)
+        writes = writes or Alone(uow)
+        self._placing = Placing(
+            uow=uow, writes=writes, clock=clock, members=members, catalog=catalog, coupons=coupons
+        )
+        self._keys = Idempotency(uow=uow, writes=writes, clock=clock, catalog=catalog)
         self._following = Following(uow=uow, watch=watch)
 
     async def place(

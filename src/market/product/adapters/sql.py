@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
+from market.infra.batching import BatchWriter
 from market.infra.outbox import SqlInbox, SqlOutbox
 from market.kernel.clock import Clock, iso, parse_iso, parse_iso_required
 from market.kernel.db import Database, Row, Tx, transaction_uow
@@ -172,3 +173,10 @@ def sql_uow(
     """The product service's unit-of-work factory over `db`: one transaction per block."""
 
     return transaction_uow(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))
+
+
+def sql_writer(
+    db: Database, clock: Clock, outbox_wake: asyncio.Event | None = None
+) -> BatchWriter[SqlUnitOfWork]:
+    """The product service's batched write path over `db` (infra/batching.py)."""
+    return BatchWriter(db, lambda tx: SqlUnitOfWork(tx, clock, outbox_wake))
