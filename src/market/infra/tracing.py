@@ -17,6 +17,7 @@ import contextvars
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -27,7 +28,16 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from market.infra.logs import ORDER_ID
 from market.kernel.events import Envelope
 
+if TYPE_CHECKING:
+    from fastapi.telemetry import TelemetryConfig
+
 TRACEPARENT = "traceparent"
+# For FastAPI(telemetry=...): FastAPI's own OpenTelemetry, on whenever a tracer provider is set (as `setup`
+# sets one), adds four spans, a histogram and a log check to every request, which more than doubled the
+# CPU of a request that does little (docs/performance.md). A request's span is web.tracing's.
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False, "metrics": False, "logs": False, "operation_spans": False, "auto_configure": False,
+}  # fmt: skip
 _tracer = trace.get_tracer("market")
 _configured: list[str] = []
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from market.infra import tracing
 from market.infra.migrations import migrate
 from market.kernel.clock import Clock, SystemClock
 from market.kernel.db import Database
@@ -54,7 +55,10 @@ def create_sandbox_app(
         finally:
             await db.close()
 
-    app = FastAPI(title="market PG/BNPL sandbox (Toss Payments v1)", version="1.0.0", lifespan=lifespan)
+    app = FastAPI(
+        title="market PG/BNPL sandbox (Toss Payments v1)", version="1.0.0", lifespan=lifespan,
+        telemetry=tracing.NO_FASTAPI_TELEMETRY,
+    )  # fmt: skip
     app.include_router(_v1(Sandbox(db, clock or SystemClock()), secret_key, hang_seconds))
     app.add_exception_handler(_Refused, _refused)
     app.add_exception_handler(HTTPException, _http_error)

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from market.infra import tracing
 from market.infra.logs import ACCESS, ORDER_ID
 from market.web import api_errors, problems
 from market.web.auth import BEARER, Auth
@@ -118,6 +119,8 @@ def build_app(
         description="Order & payment platform. Errors are application/problem+json with a stable `code`.",
         docs_url=None,  # served from local assets by market.web.browser
         redoc_url=None,
+        # FastAPI's own OpenTelemetry is off (infra.tracing.NO_FASTAPI_TELEMETRY): web.tracing makes the span.
+        telemetry=tracing.NO_FASTAPI_TELEMETRY,
     )
     problems.install(app)
     api_errors.install(app)
