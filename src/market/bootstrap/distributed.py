@@ -26,6 +26,7 @@ from market.infra.grpc import CallPolicy, Tls, open_channel, start_server
 from market.infra.jobs import every
 from market.infra.kafka import KafkaTransport
 from market.infra.mysql import MysqlDatabase, service_database
+from market.infra.startup import when_reachable
 from market.kernel.clock import Clock, SystemClock
 from market.notification.adapters.grpc_client import GrpcRecipients
 from market.order.adapters.grpc_client import GrpcCatalog, GrpcCoupons, GrpcMembers
@@ -119,7 +120,7 @@ def service_app(settings: Settings, name: str, replica: int = 0, *, serving: boo
         async with AsyncExitStack() as stack:
             adapters = DistributedAdapters(settings, SystemClock(), stack, name)
             kafka = KafkaTransport(settings, name)
-            await kafka.prepare(platform.TOPICS, TOPIC_PARTITIONS, stack)
+            await when_reachable(lambda: kafka.prepare(platform.TOPICS, TOPIC_PARTITIONS, stack), "Kafka")
             running = Platform(
                 [name], adapters, kafka.publisher, kafka.subscriber, settings.replica or f"{name}-{replica}"
             )

@@ -23,6 +23,7 @@ from market.bootstrap.wiring import BUILDERS, MIGRATIONS, Adapters, Built
 from market.infra.jobs import Jobs, Lease, every
 from market.infra.migrations import migrate
 from market.infra.outbox import OutboxRelay, SqlOutboxStore, report_backlog
+from market.infra.startup import when_reachable
 from market.kernel.messaging import Publisher, Subscriber
 
 log = logging.getLogger("market")
@@ -68,7 +69,8 @@ class Platform:
         a = self.adapters
         for declared in self.declared:
             # Under the database's migration lock: replicas starting together migrate one at a time.
-            migrated = await migrate(a.database(declared.name), MIGRATIONS[declared.name])
+            upgrade = partial(migrate, a.database(declared.name), MIGRATIONS[declared.name])
+            migrated = await when_reachable(upgrade, f"{declared.name}'s database")
             if migrated.applied or migrated.adopted:
                 log.info("migrations: %s", migrated.summary())
         for built in self.built.values():

@@ -12,6 +12,7 @@ STATE/run/replicas and the number of Kafka nodes (`--kafka-brokers`) in STATE/ru
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -164,8 +165,12 @@ def running(settings: Settings, replica: Replica) -> int | None:
     pid = int(path.read_text())
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        path.unlink()
+        # A replica this process started and that died stays a zombie until reaped: it is not running.
+        gone = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        gone = True
+    if gone:
+        path.unlink(missing_ok=True)
         return None
     return pid
 
@@ -218,12 +223,13 @@ def stop(settings: Settings, replica: Replica, sig: int = signal.SIGTERM) -> Non
     pid = running(settings, replica)
     if pid is None:
         return
-    os.kill(pid, sig)
-    for _ in range(100):
-        if running(settings, replica) is None:
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # it may end (and be reaped) at any moment
+        os.kill(pid, sig)
+        for _ in range(100):
+            if running(settings, replica) is None:
+                return
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
     (_run_dir(settings) / f"{replica.name}.pid").unlink(missing_ok=True)
 
 

@@ -55,3 +55,22 @@ def test_one_kafka_broker_keeps_the_configured_bootstrap(tmp_path: Path) -> None
     assert kafka_bootstrap(settings) == "127.0.0.1:19092"
     moved = settings.model_copy(update={"kafka_brokers": 3})
     assert kafka_bootstrap(moved) == "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
+
+
+def test_a_replica_that_died_as_this_processs_child_is_not_running(tmp_path: Path) -> None:
+    """A replica `market chaos` restarted and killed stays a zombie until reaped: not running, and stopping
+    it again is no error."""
+    import subprocess
+    import sys
+    import time
+
+    from market.bootstrap.topology import Replica, running, stop
+
+    settings = Settings(state_dir=tmp_path)
+    (tmp_path / "run").mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    (tmp_path / "run" / "order-0.pid").write_text(str(child.pid))
+    time.sleep(0.5)  # it has exited, and nobody waited for it
+    assert running(settings, Replica("order", 0)) is None
+    stop(settings, Replica("order", 0))
+    child.wait()
