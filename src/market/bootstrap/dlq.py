@@ -84,7 +84,10 @@ async def _read(
     ends = await consumer.end_offsets(parts)
     found: list[DeadLetter] = []
     while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-        for records in (await consumer.getmany(*parts, timeout_ms=2000)).values():
+        polled = await consumer.getmany(*parts, timeout_ms=2000)
+        if not polled:  # nothing more to read before the ends (records removed by retention)
+            break
+        for records in polled.values():
             for r in records:
                 headers = {k: v.decode() for k, v in r.headers}
                 envelope = Envelope.from_bytes(r.value)
