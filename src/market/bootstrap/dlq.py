@@ -83,10 +83,10 @@ async def _read(
     consumer.assign(parts)
     ends = await consumer.end_offsets(parts)
     found: list[DeadLetter] = []
-    while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
+    empty = 0  # polls in a row that brought nothing: three mean nothing is left before the ends
+    while empty < 3 and [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
         polled = await consumer.getmany(*parts, timeout_ms=2000)
-        if not polled:  # nothing more to read before the ends (records removed by retention)
-            break
+        empty = 0 if polled else empty + 1
         for records in polled.values():
             for r in records:
                 headers = {k: v.decode() for k, v in r.headers}
