@@ -165,14 +165,23 @@ def running(settings: Settings, replica: Replica) -> int | None:
     pid = int(path.read_text())
     try:
         os.kill(pid, 0)
-        # A replica this process started and that died stays a zombie until reaped: it is not running.
-        gone = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (ProcessLookupError, FileNotFoundError):
+        # A replica this process started (`market chaos`) and that died stays until reaped: reap it. The
+        # wait answers only once all its threads are gone, so its ports are free by then.
+        gone = _reaped(pid)
+    except ProcessLookupError:
         gone = True
     if gone:
         path.unlink(missing_ok=True)
         return None
     return pid
+
+
+def _reaped(pid: int) -> bool:
+    """Whether `pid`, a child of this process that has exited, was reaped now (False for any other)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # not this process's child: whoever started it reaps it
+        return False
 
 
 def start(settings: Settings, replica: Replica) -> None:
