@@ -204,9 +204,16 @@ async def test_the_read_model_rebuilt_from_the_orders_is_the_one_the_events_made
     failed = await placed(api, member, [line(mug)], [pg(2_000, "pk_test_decline")])
     mine = {kept["id"], cancelled["id"], failed["id"]}
     wanted = {kept["id"]: "PAID", cancelled["id"]: "CANCELLED", failed["id"]: "FAILED"}
+
+    async def steady() -> list[dict[str, Any]] | None:
+        """The member's orders as the events made them, once a second brings nothing new: a failed
+        order is FAILED from its PaymentFailed, and its OrderFailed, later, moves its `updated_at`."""
+        first = await search(api, member_id=member.id)
+        await asyncio.sleep(1)
+        return first if await search(api, member_id=member.id) == first else None
+
     by_events = await until(
-        lambda: search(api, member_id=member.id),
-        lambda found: {o["id"]: o["status"] for o in found} == wanted,
+        steady, lambda found: found is not None and {o["id"]: o["status"] for o in found} == wanted, 40
     )
     today = datetime.now(KST).date().isoformat()
     stats = {"from": today, "to": today, "seller_id": mug["seller_id"]}
