@@ -60,3 +60,28 @@ async def test_a_replica_struck_again_while_it_starts_is_killed_only_once_it_is_
     others = [at for kind, target, at in calls if target == "order-1" and kind == "kill"]
     assert others and others[0] < ours[1][1]  # another replica's fault does not wait
     assert len(run.injected) == 3
+
+
+async def test_a_replica_not_ready_after_its_restart_is_restarted_once_more_and_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from market_bench.chaos import campaign
+    from market_bench.chaos.schedule import Fault
+
+    kills: list[str] = []
+    starts: list[str] = []
+
+    def stop(_settings: object, replica: campaign.Replica, _sig: int) -> None:
+        kills.append(replica.service)
+
+    def start(_settings: object, replica: campaign.Replica) -> None:
+        starts.append(replica.service)
+        if len(starts) == 1:
+            raise SystemExit("market up: notification-0 not ready after 60 s")
+
+    monkeypatch.setattr(campaign, "stop", stop)
+    monkeypatch.setattr(campaign, "start", start)
+    run = campaign.Run()
+    await campaign.strike(None, run, [Fault(0.0, "kill", "notification-0", 0.01)])  # type: ignore[arg-type]
+    assert kills == ["notification", "notification"] and starts == ["notification", "notification"]
+    assert [r["target"] for r in campaign.outcome(run)["restarted_again"]] == ["notification-0"]

@@ -39,6 +39,7 @@ class Run:
     placed: list[Placed] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)
     injected: list[dict[str, Any]] = field(default_factory=list)
+    restarted_again: list[dict[str, Any]] = field(default_factory=list)  # replicas not ready in time
 
     def now(self) -> float:
         return round(time.monotonic() - self.started, 2)
@@ -118,7 +119,14 @@ async def _one(settings: Settings, run: Run, fault: Fault) -> None:
         replica = Replica(service, int(index))
         await asyncio.to_thread(stop, settings, replica, signal.SIGKILL)
         await asyncio.sleep(fault.down_for)
-        await asyncio.to_thread(start, settings, replica)
+        try:
+            await asyncio.to_thread(start, settings, replica)
+        except SystemExit as stuck:
+            # Not ready within `market up`'s minute: restarted once more, as an orchestrator restarts a
+            # pod that fails its probes; reported, and a second failure ends the campaign.
+            run.restarted_again.append({"target": fault.target, "at": run.now(), "why": str(stuck)[:300]})
+            await asyncio.to_thread(stop, settings, replica, signal.SIGKILL)
+            await asyncio.to_thread(start, settings, replica)
     else:
         await asyncio.to_thread(infra, "stop", fault.target, settings)
         await asyncio.sleep(fault.down_for)
@@ -179,4 +187,5 @@ def outcome(run: Run) -> dict[str, Any]:
         "last_settled_at_s": last_settled,
         "settled_after_last_fault_s": round(max(0.0, last_settled - last_fault), 2),
         "all_terminal": all(p.status in TERMINAL for p in run.placed),
+        "restarted_again": run.restarted_again,
     }

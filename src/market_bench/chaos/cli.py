@@ -112,5 +112,7 @@ def _summary(report: dict[str, Any]) -> str:
         f"answers lost {c['pg_answers_lost']:.0%}, duplicates {c['duplicates']:.0%}",
         f"  final: {o['by_status']}; unexpected {len(o['unexpected'])}; all terminal {o['all_terminal']}",
         f"  last fault over at {o['last_fault_at_s']} s; last order settled {o['settled_after_last_fault_s']} s later",
+        f"  replicas not ready within a minute of their restart, restarted again: "
+        f"{', '.join(r['target'] for r in o['restarted_again']) or 'none'}",
         f"  audit: {'PASSED' if report['audit']['ok'] else 'FAILED'} — {report['audit']['report']}",
     ])  # fmt: skip
