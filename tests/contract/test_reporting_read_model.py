@@ -4,6 +4,7 @@ out of order across the two topics, late."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -184,4 +185,24 @@ async def test_a_rebuild_forgets_everything_and_reads_the_history_again(service:
     assert await service.sales(date(2026, 3, 1), date(2026, 3, 2)) == [
         *EXPECTED_SALES[:2],
         SalesFigure("2026-03-02", "sel_1", 0, 0, 2_000),  # ord_3's partial cancellation, ord_1 not cancelled
+    ]
+
+
+async def test_two_replicas_reading_a_new_orders_events_from_two_topics_at_once_lose_neither(
+    service: ReportingService,
+) -> None:
+    """The first sight of an order (no row to lock yet), by two replicas at once: one reads order.events,
+    the other payment.events. Each record ends with both facts: created with its lines, and paid."""
+    other = ReportingService(uow=service._uow, clock=ManualClock(T0))  # a second replica, the same storage
+    orders = [f"ord_{i:02}" for i in range(20)]
+    order_events = [created(o, "mem_a", T0, line("prd_mug", "sel_1", 2_000, 1)) for o in orders]
+    payment_events = [paid(o, "mem_a", T0 + timedelta(seconds=1)) for o in orders]
+
+    await asyncio.gather(
+        *(service.handle(e) for e in order_events), *(other.handle(e) for e in payment_events)
+    )
+
+    assert await statuses(service, limit=50) == dict.fromkeys(orders, "PAID")
+    assert await service.sales(date(2026, 3, 1), date(2026, 3, 1)) == [
+        SalesFigure("2026-03-01", "sel_1", 20, 40_000, 0)
     ]

@@ -15,6 +15,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, To
 from prometheus_client import Counter
 
 from market.infra.consuming import LAG, Delivery
+from market.infra.startup import when_reachable
 from market.infra.tracing import TRACEPARENT
 from market.kernel.events import Envelope, MalformedEvent
 from market.kernel.messaging import Consumer
@@ -201,13 +202,18 @@ class KafkaSubscriber:
         topics[topic] = consumer
 
     async def start(self) -> None:
-        for group, topics in self._subscriptions.items():
+        """Join each group; those an earlier call joined before it failed stay joined."""
+        for group, topics in list(self._subscriptions.items())[len(self._consumers) :]:
             consumer = AIOKafkaConsumer(
                 *topics, bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-{group}",
                 group_id=group, enable_auto_commit=False, auto_offset_reset="earliest",
                 session_timeout_ms=self._session_timeout_ms, fetch_max_wait_ms=100, **self._security,
             )  # fmt: skip
-            await consumer.start()
+            try:
+                await consumer.start()
+            except BaseException:
+                await consumer.stop()
+                raise
             self._consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._consume(group, consumer, topics)))
 
@@ -298,5 +304,5 @@ class KafkaTransport:
 
     async def consume(self, stack: AsyncExitStack) -> None:
         """Join the consumer groups subscribed so far (after the services' subscriptions)."""
-        await self.subscriber.start()
         stack.push_async_callback(self.subscriber.stop)
+        await when_reachable(self.subscriber.start, "Kafka")  # it may restart between prepare and here

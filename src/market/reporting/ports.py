@@ -10,7 +10,7 @@ from typing import Protocol
 
 from market.kernel.events import Envelope
 from market.kernel.messaging import Inbox
-from market.reporting.domain import OrderQuery, OrderRecord, SaleRow, SalesFigure, SalesQuery
+from market.reporting.domain import OrderQuery, OrderRecord, SalesFigure, SalesQuery
 
 
 class OrderRecords(Protocol):
@@ -18,8 +18,9 @@ class OrderRecords(Protocol):
         """The order's record, held until the unit of work ends (None: no event of it read yet)."""
         ...
 
-    async def save(self, record: OrderRecord, rows: Sequence[SaleRow]) -> None:
-        """Store the record, and its rows of the sales statistics in place of those it had."""
+    async def save(self, record: OrderRecord, before: OrderRecord | None) -> None:
+        """Store the record in place of `before` (what `lock` gave); its sellers and its rows of the sales
+        statistics (`sale_rows`) are written again only where they changed."""
         ...
 
     async def search(self, query: OrderQuery, now: datetime) -> list[OrderRecord]:

@@ -19,15 +19,28 @@ from market.reporting.domain import (
     follows,
     kst_day,
     project,
-    sale_rows,
 )
-from market.reporting.ports import History, UnitOfWork, UnitOfWorkFactory
+from market.reporting.ports import History, UnitOfWorkFactory
 
 log = logging.getLogger("market.reporting")
 
 MAX_PAGE = 100
 MAX_DAYS = 366
 DEFAULT_DAYS = 31
+
+
+def _read(record: OrderRecord | None, events: Sequence[Envelope]) -> OrderRecord | None:
+    """The record once the order's events are read, in turn (a malformed one is logged and skipped)."""
+    for envelope in events:
+        try:
+            changed = project(record, envelope)
+        except MalformedEvent as exc:
+            log.error(
+                "reporting skips %s %s of %s: %s", envelope.type, envelope.event_id, envelope.order_id, exc
+            )
+            continue
+        record = changed if changed is not None else record
+    return record
 
 
 def invalid(field: str, message: str) -> DomainError:
@@ -42,31 +55,23 @@ class ReportingService:
         self._clock = clock
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
-        """Read order and payment events into the read model, in one transaction; each event once."""
-        followed = [e for e in envelopes if follows(e)]
-        if not followed:
-            return
+        """Read order and payment events into the read model, in one transaction; each event once. The
+        events of one order are read together: its record locked once and written once."""
         async with self._uow() as uow:
-            for envelope in followed:
-                await self._read(uow, envelope)
+            by_order: dict[str, list[Envelope]] = {}
+            for envelope in envelopes:
+                if follows(envelope) and await uow.inbox.claim(envelope):
+                    by_order.setdefault(envelope.order_id, []).append(envelope)
+            # Locked in one order, so that two replicas reading the same orders from two topics take turns.
+            for order_id in sorted(by_order):
+                before = await uow.records.lock(order_id)
+                after = _read(before, by_order[order_id])
+                if after is not None and after != before:
+                    await uow.records.save(after, before)
 
     async def handle(self, envelope: Envelope) -> None:
         """Read one event (see `handle_batch`)."""
         await self.handle_batch([envelope])
-
-    async def _read(self, uow: UnitOfWork, envelope: Envelope) -> None:
-        if not await uow.inbox.claim(envelope):
-            return
-        record = await uow.records.lock(envelope.order_id)
-        try:
-            changed = project(record, envelope)
-        except MalformedEvent as exc:
-            log.error(
-                "reporting skips %s %s of %s: %s", envelope.type, envelope.event_id, envelope.order_id, exc
-            )
-            return
-        if changed is not None:
-            await uow.records.save(changed, sale_rows(changed))
 
     async def search_orders(self, query: OrderQuery) -> list[OrderRecord]:
         """Every member's orders that pass the filters, newest first: up to `limit` + 1 (the extra one says

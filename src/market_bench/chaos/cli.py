@@ -27,6 +27,11 @@ def parser() -> argparse.ArgumentParser:
         "--seed", type=int, required=True, help="the campaign's seed: the same seed, the same faults"
     )
     p.add_argument("--orders", type=int, default=2000)
+    p.add_argument(
+        "--rate", type=float, default=8.0,
+        help="orders placed a second (the faults spread over the same time); keep it under what the "
+        "platform settles here while struck (docs/runbook.md)",
+    )  # fmt: skip
     p.add_argument("--kills", type=int, default=20, help="replicas killed with SIGKILL (then started again)")
     p.add_argument("--kafka-restarts", type=int, default=2)
     p.add_argument("--mariadb-restarts", type=int, default=1)
@@ -49,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         update={"replicas": args.replicas or settings.replicas or "order=2,payment=2"}
     )
     campaign = Campaign(
-        args.seed, args.orders, span_for(args.orders, args.kafka_restarts + args.mariadb_restarts), args.kills,
+        args.seed, args.orders, span_for(args.orders, args.kafka_restarts + args.mariadb_restarts, args.rate), args.kills,
         args.kafka_restarts, args.mariadb_restarts, args.pg_server_errors, args.pg_answers_lost, args.duplicates,
     )  # fmt: skip
     print(up(settings), file=sys.stderr)

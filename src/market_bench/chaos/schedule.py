@@ -52,6 +52,9 @@ class Campaign:
         return asdict(self)
 
 
-def span_for(orders: int, infrastructure_restarts: int) -> float:
-    """Long enough for the orders at a gentle pace and for each restart to recover before the next."""
-    return max(30.0, orders / 25, 15.0 * (infrastructure_restarts + 1))
+def span_for(orders: int, infrastructure_restarts: int, rate: float = 8.0) -> float:
+    """Long enough for the orders at `rate` a second and for each restart to recover before the next.
+
+    The rate stays under what the platform settles on the machine while it is being struck, so that the
+    faults, not a backlog of load beyond its capacity, decide when the last order settles."""
+    return max(30.0, orders / rate, 15.0 * (infrastructure_restarts + 1))

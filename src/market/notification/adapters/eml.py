@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from email.policy import SMTP
 from pathlib import Path
 
-from market.notification.adapters.mime import to_mime
+from market.notification.adapters.mime import to_bytes
 from market.notification.domain import Email
 
 
@@ -21,7 +20,7 @@ class EmlMailer:
         self._sender = sender
 
     async def send(self, email: Email) -> None:
-        data = to_mime(email, self._sender).as_bytes(policy=SMTP)
+        data = to_bytes(email, self._sender)
         await asyncio.to_thread(self._write, email.event_id, data)
 
     def _write(self, event_id: str, data: bytes) -> None:

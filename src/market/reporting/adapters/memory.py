@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from market.infra.memory import MemoryInbox, snapshot_uow
-from market.reporting.domain import OrderQuery, OrderRecord, SaleRow, SalesFigure, SalesQuery
+from market.reporting.domain import OrderQuery, OrderRecord, SaleRow, SalesFigure, SalesQuery, sale_rows
 
 _Snapshot = tuple[dict[str, OrderRecord], dict[str, list[SaleRow]], set[str]]
 
@@ -36,9 +36,9 @@ class MemoryOrderRecords:
     async def lock(self, order_id: str) -> OrderRecord | None:
         return self._s.records.get(order_id)
 
-    async def save(self, record: OrderRecord, rows: Sequence[SaleRow]) -> None:
+    async def save(self, record: OrderRecord, before: OrderRecord | None) -> None:
         self._s.records[record.id] = record
-        self._s.sales[record.id] = list(rows)
+        self._s.sales[record.id] = sale_rows(record)
 
     async def search(self, query: OrderQuery, now: datetime) -> list[OrderRecord]:
         found = [r for r in self._s.records.values() if _passes(r, query, now)]

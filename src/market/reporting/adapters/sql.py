@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
@@ -19,9 +19,9 @@ from market.reporting.domain import (
     STUCK_AFTER,
     OrderQuery,
     OrderRecord,
-    SaleRow,
     SalesFigure,
     SalesQuery,
+    sale_rows,
 )
 
 _SALE_COLUMNS = "order_id, seller_id, day, orders, gross_amount, refunded_amount"
@@ -32,20 +32,26 @@ class SqlOrderRecords:
         self._tx = tx
 
     async def lock(self, order_id: str) -> OrderRecord | None:
-        # A row to lock first, so that two replicas reading events of one order (from two topics) take
-        # turns instead of one overwriting the other; MariaDB would take a gap lock on a missing row.
-        await self._tx.execute(
-            f"{insert_ignore(self._tx.dialect)} INTO report_orders (id, member_id, status, updated_at)"
-            " VALUES (:id, '', 'PENDING', '')",
-            {"id": order_id},
-        )
-        row = await self._tx.fetchone(
+        row = await self._locked(order_id)
+        if row is None:
+            # The first event of the order: a row to lock first, so that two replicas reading its events
+            # (from two topics) take turns instead of one overwriting the other. Under READ COMMITTED the
+            # second one's insert waits for the first one's COMMIT, then reads its record.
+            await self._tx.execute(
+                f"{insert_ignore(self._tx.dialect)} INTO report_orders (id, member_id, status, updated_at)"
+                " VALUES (:id, '', 'PENDING', '')",
+                {"id": order_id},
+            )
+            row = await self._locked(order_id)
+        return codec.build(OrderRecord, orjson.loads(row["record"])) if row and row["record"] else None
+
+    async def _locked(self, order_id: str) -> Any:
+        return await self._tx.fetchone(
             f"SELECT record FROM report_orders WHERE id = :id{lock_clause(self._tx.dialect)}",
             {"id": order_id},
         )
-        return codec.build(OrderRecord, orjson.loads(row["record"])) if row and row["record"] else None
 
-    async def save(self, record: OrderRecord, rows: Sequence[SaleRow]) -> None:
+    async def save(self, record: OrderRecord, before: OrderRecord | None) -> None:
         await self._tx.execute(
             "UPDATE report_orders SET member_id = :m, status = :s, created_at = :c, updated_at = :u,"
             " record = :r WHERE id = :id",
@@ -58,19 +64,26 @@ class SqlOrderRecords:
                 "r": orjson.dumps(codec.plain(record)).decode(),
             },
         )
-        await self._tx.write("DELETE FROM report_order_sellers WHERE order_id = :o", {"o": record.id})
-        if record.sellers:
-            await self._tx.executemany(
-                "INSERT INTO report_order_sellers (seller_id, order_id) VALUES (:s, :o)",
-                [{"s": seller_id, "o": record.id} for seller_id in sorted(record.sellers)],
-            )
-        await self._tx.write("DELETE FROM report_sales WHERE order_id = :o", {"o": record.id})
-        if rows:
-            await self._tx.executemany(
-                f"INSERT INTO report_sales ({_SALE_COLUMNS}) VALUES (:order_id, :seller_id, :day, :orders,"
-                " :gross_amount, :refunded_amount)",
-                [r.__dict__ for r in rows],
-            )
+        # A record saved before has rows to replace; one read for the first time has none yet.
+        sellers_before = before.sellers if before is not None else frozenset()
+        if record.sellers != sellers_before:
+            if sellers_before:
+                await self._tx.write("DELETE FROM report_order_sellers WHERE order_id = :o", {"o": record.id})
+            if record.sellers:
+                await self._tx.executemany(
+                    "INSERT INTO report_order_sellers (seller_id, order_id) VALUES (:s, :o)",
+                    [{"s": seller_id, "o": record.id} for seller_id in sorted(record.sellers)],
+                )
+        rows, rows_before = sale_rows(record), sale_rows(before) if before is not None else []
+        if rows != rows_before:
+            if rows_before:
+                await self._tx.write("DELETE FROM report_sales WHERE order_id = :o", {"o": record.id})
+            if rows:
+                await self._tx.executemany(
+                    f"INSERT INTO report_sales ({_SALE_COLUMNS}) VALUES (:order_id, :seller_id, :day,"
+                    " :orders, :gross_amount, :refunded_amount)",
+                    [r.__dict__ for r in rows],
+                )
 
     async def search(self, query: OrderQuery, now: datetime) -> list[OrderRecord]:
         where, params = _filters(query, now)
