@@ -31,13 +31,13 @@ def test_the_schedule_has_every_fault_asked_for_within_the_span_in_time_order() 
     assert restarts[1] - restarts[0] >= 10  # one restart has recovered before the next
 
 
-
 def test_the_load_is_paced_at_the_rate_asked_for_and_the_faults_spread_over_it() -> None:
     """2,000 orders at 8 a second take 250 s, and the faults fall across those 250 s, not the first 80."""
     span = span_for(2000, 3, rate=8.0)
     faults = Campaign(seed=11, orders=2000, span=span).schedule(REPLICAS)
     assert span == 250.0 and span_for(2000, 3, rate=25.0) == 80.0
     assert max(f.at for f in faults) > 150
+
 
 async def test_a_replica_struck_again_while_it_starts_is_killed_only_once_it_is_back(
     monkeypatch: pytest.MonkeyPatch,

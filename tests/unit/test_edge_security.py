@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from market.bootstrap import demo
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.bootstrap.status import metrics_headers
 from market.bootstrap.wiring import operations
 from market.settings import DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD, Settings
@@ -32,7 +32,7 @@ def problem_of(r: httpx.Response, status: int, code: str) -> dict[str, object]:
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(data_dir=tmp_path, metrics_token="scrape-token-123", max_body_bytes=1000, **ADMIN)
-    async with started(create_app(settings)) as c:
+    async with started(embedded_app(settings)) as c:
         yield c
 
 
@@ -70,7 +70,7 @@ async def test_metrics_need_an_admin_or_the_scrape_token(client: httpx.AsyncClie
 
 async def test_echo_exists_only_for_the_benchmark(client: httpx.AsyncClient, tmp_path: Path) -> None:
     problem_of(await client.post("/api/v1/echo", json={"a": 1}), 404, "NOT_FOUND")
-    app = create_app(Settings(data_dir=tmp_path / "bench", bench_echo=True, **ADMIN))
+    app = embedded_app(Settings(data_dir=tmp_path / "bench", bench_echo=True, **ADMIN))
     async with started(app) as bench:
         assert (await bench.post("/api/v1/echo", json={"a": 1})).json() == {"a": 1}
 
@@ -88,7 +88,7 @@ async def test_readiness_names_what_failed_and_nothing_of_why() -> None:
 
 
 async def demo_admin_can_log_in(settings: Settings) -> bool:
-    async with started(create_app(settings)) as c:
+    async with started(embedded_app(settings)) as c:
         r = await c.post(
             "/api/v1/auth/token", json={"email": DEMO_ADMIN_EMAIL, "password": DEMO_ADMIN_PASSWORD}
         )

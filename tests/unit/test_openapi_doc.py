@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.kernel.plan import RULES
 from market.settings import Settings
 from market.web.api_errors import BODY_EDGE, EDGE, ROUTE_ERRORS
@@ -18,7 +18,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 
 
 def test_the_committed_openapi_document_matches_the_app(tmp_path: Path) -> None:
-    served = create_app(Settings(data_dir=tmp_path)).openapi()
+    served = embedded_app(Settings(data_dir=tmp_path)).openapi()
     assert json.loads(DOC.read_text()) == json.loads(json.dumps(served)), "run scripts/export-openapi"
     # The copy a distributed console serves at /openapi.json for /docs.
     assert json.loads(PLATFORM_DOCUMENT.read_text()) == json.loads(DOC.read_text()), (

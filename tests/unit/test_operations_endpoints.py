@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.cli import main
 from market.settings import Settings
 from tests.asgi_app import started
@@ -14,7 +14,7 @@ from tests.asgi_app import started
 
 async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
-    async with started(create_app(settings)) as client:
+    async with started(embedded_app(settings)) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         ready = await client.get("/readyz")
         assert ready.status_code == 200 and ready.json()["status"] == "ready"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.pg_sandbox import core as sandbox
 from market.settings import Settings
 from tests.asgi_app import started
@@ -20,7 +20,7 @@ async def test_ordinary_orders_settle_while_slow_pg_payments_wait(
     # Slower than any wait below: an order queued behind a slow payment could not settle within it.
     monkeypatch.setattr(sandbox, "SLOW_SECONDS", 30.0)
     settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
-    async with started(create_app(settings)) as client:
+    async with started(embedded_app(settings)) as client:
 
         async def token(email: str, password: str) -> dict[str, str]:
             r = await client.post("/api/v1/auth/token", json={"email": email, "password": password})

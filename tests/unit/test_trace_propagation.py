@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.infra.logs import ACCESS, Correlation
 from market.settings import Settings
 from tests.asgi_app import started
@@ -49,7 +49,7 @@ async def test_an_order_placed_with_a_traceparent_is_one_trace_everywhere(
     tmp_path: Path, lines: Lines
 ) -> None:
     settings = Settings(data_dir=tmp_path, admin_email="ops@market.test", admin_password="ops-password-1")
-    async with started(create_app(settings)) as client:
+    async with started(embedded_app(settings)) as client:
         login = {"email": "ops@market.test", "password": "ops-password-1"}
         admin = {
             "Authorization": "Bearer "

@@ -1,24 +1,15 @@
 """The embedded mode's composition root: every service in one process, SQLite, an in-process bus, the
-PG sandbox in process. It only chooses adapters; `runner.Platform` runs the services as declared."""
+PG sandbox in process. It only chooses adapters; `runner.Platform` runs the services as declared, and
+`apps.embedded_app` serves them (`market serve`)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
-
-from fastapi import FastAPI
-from prometheus_client import generate_latest
 
 from market import platform
-from market.bootstrap import demo, health, heap
-from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers
+from market.bootstrap.inprocess import InProcessCatalog, InProcessCoupons, InProcessMembers, Later
 from market.bootstrap.runner import Platform
-from market.bootstrap.wiring import operations, token_settings
-from market.infra import tracing
 from market.infra.bus import InProcessBus
 from market.infra.cache import MemoryCache
 from market.infra.consuming import Delivery
@@ -33,28 +24,11 @@ from market.pg_sandbox.core import MIGRATIONS as SANDBOX_MIGRATIONS
 from market.pg_sandbox.core import Sandbox
 from market.pg_sandbox.transport import InProcessTransport
 from market.settings import Settings
-from market.web import browser
-from market.web.app import build_app
-from market.web.auth import Auth
-
-log = logging.getLogger("market")
-
 
 # A committed order or payment must survive a power cut (a payment row lost after the PG charged is a
 # charge nobody knows of): their databases sync the WAL at every COMMIT. The others keep NORMAL: a power
 # cut may lose their last commits, never corrupt them (docs/architecture.md).
 DURABLE = frozenset({"order", "payment"})
-
-
-class _Later:
-    """A service of this process, reached when called: services are built one after the other."""
-
-    def __init__(self, adapters: EmbeddedAdapters, name: str) -> None:
-        self._adapters, self._name = adapters, name
-
-    def __getattr__(self, attr: str) -> Any:
-        assert self._adapters.platform is not None
-        return getattr(self._adapters.platform.service(self._name), attr)
 
 
 @dataclass
@@ -83,15 +57,15 @@ class EmbeddedAdapters:
         return self.wakes.setdefault(service, asyncio.Event())
 
     def members(self) -> InProcessMembers:
-        return InProcessMembers(_Later(self, "member"))
+        return InProcessMembers(Later(self, "member"))
 
     points = members
 
     def catalog(self) -> InProcessCatalog:
-        return InProcessCatalog(_Later(self, "product"))
+        return InProcessCatalog(Later(self, "product"))
 
     def coupons(self) -> InProcessCoupons:
-        return InProcessCoupons(_Later(self, "payment"))
+        return InProcessCoupons(Later(self, "payment"))
 
     def cards(self) -> TossCardGateway:
         return TossCardGateway(self._pg(self.settings.pg_base_url))
@@ -109,7 +83,7 @@ class EmbeddedAdapters:
         return transport
 
     def recipients(self) -> InProcessRecipients:
-        return InProcessRecipients(_Later(self, "member"))
+        return InProcessRecipients(Later(self, "member"))
 
     def cache(self, name: str) -> MemoryCache:
         # One process: its memory is the cache every reader shares, and every event reaches it.
@@ -129,21 +103,6 @@ class Embedded:
         await self.platform.start()
         self.platform.jobs.start(every(1, self.bus.report_lag, "consumer-lag"), "consumer-lag")
 
-    async def status(self, _authorization: str = "") -> dict[str, Any]:
-        """`GET /api/v1/admin/platform`: this one process answers for every service (market.bootstrap.health)."""
-        samples = health.samples_of(generate_latest().decode())
-
-        async def ready(name: str) -> bool:
-            try:
-                await self.adapters.dbs[name].ping()
-            except Exception:
-                return False
-            return True
-
-        replica = self.platform.replica
-        probed = [health.Probed(s.name, replica, await ready(s.name), samples) for s in platform.SERVICES]
-        return health.platform_view(probed)
-
     async def stop(self) -> None:
         await self.platform.stop()
         await self.bus.stop()
@@ -159,38 +118,3 @@ def build(settings: Settings, clock: Clock | None = None) -> Embedded:
     bus = InProcessBus(delivery=Delivery(dead_letters, settings.consumer_max_attempts))
     adapters.platform = Platform([s.name for s in platform.SERVICES], adapters, bus, bus)
     return Embedded(adapters, bus, adapters.platform)
-
-
-def create_app(settings: Settings, *, serving: bool = False) -> FastAPI:
-    """The embedded platform's app; `serving`: this process only serves it (market.bootstrap.heap)."""
-    tracing.setup("embedded", settings.replica)
-    embedded = build(settings)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await embedded.start()
-        try:
-            print(
-                await demo.prepare(embedded.platform.services, settings, embedded.adapters.clock), flush=True
-            )
-        except demo.UnsafeExposure as refused:
-            log.critical("market serve refuses to start: %s", refused)
-            await embedded.stop()
-            raise
-        if serving:
-            heap.settle()
-        try:
-            yield
-        finally:
-            await embedded.stop()
-
-    async def databases_ready() -> None:
-        for db in embedded.adapters.dbs.values():
-            await db.ping()
-
-    routers = [*embedded.platform.routers, health.router(embedded.status, Auth(token_settings(settings)))]
-    app = build_app(
-        "market (embedded)", routers, {"databases": databases_ready}, lifespan, operations(settings)
-    )
-    browser.install(app)
-    return app

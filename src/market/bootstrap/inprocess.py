@@ -73,3 +73,14 @@ class InProcessCoupons:
     async def get_issued_coupon(self, coupon_id: str) -> IssuedCoupon | None:
         coupon: IssuedCoupon | None = await self._payments.get_issued_coupon(coupon_id)
         return coupon
+
+
+class Later:
+    """A service of this process, reached when called: the services are built one after the other."""
+
+    def __init__(self, adapters: Any, name: str) -> None:
+        self._adapters, self._name = adapters, name
+
+    def __getattr__(self, attr: str) -> Any:
+        assert self._adapters.platform is not None
+        return getattr(self._adapters.platform.service(self._name), attr)

@@ -30,7 +30,7 @@ def service(settings: Settings, name: str, replica: int = 0) -> None:
         heap.settle()  # the sandbox holds no more at start-up than it has now: its app, its routes
         serve(app, settings, settings.pg_port)
         return
-    from market.bootstrap.distributed import service_app
+    from market.bootstrap.apps import service_app
 
     port = platform.service(name).http_port + platform.PORT_STRIDE * replica
     serve(service_app(settings, name, replica, serving=True), settings, port)
@@ -38,6 +38,6 @@ def service(settings: Settings, name: str, replica: int = 0) -> None:
 
 def embedded(settings: Settings) -> None:
     """`market serve`: the whole platform in this process."""
-    from market.bootstrap.embedded import create_app
+    from market.bootstrap.apps import embedded_app
 
-    serve(create_app(settings, serving=True), settings, settings.port)
+    serve(embedded_app(settings, serving=True), settings, settings.port)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from market.bootstrap import heap
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.settings import Settings
 from tests.asgi_app import started
 
@@ -24,7 +24,7 @@ def restored() -> Iterator[None]:
 
 
 async def _started(settings: Settings, serving: bool) -> tuple[int, tuple[int, int, int]]:
-    async with started(create_app(settings, serving=serving)) as client:
+    async with started(embedded_app(settings, serving=serving)) as client:
         assert (await client.get("/healthz")).status_code == 200
         return gc.get_freeze_count(), gc.get_threshold()
 

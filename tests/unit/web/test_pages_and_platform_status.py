@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from market import platform
-from market.bootstrap.embedded import create_app
+from market.bootstrap.apps import embedded_app
 from market.settings import Settings
 from tests.asgi_app import started
 
@@ -16,7 +16,7 @@ ADMIN = {"email": "ops@market.test", "password": "ops-password-1"}
 
 
 async def test_pages_and_docs_are_served_from_the_package_with_no_outside_url(tmp_path: Path) -> None:
-    async with started(create_app(Settings(data_dir=tmp_path, demo_data=False))) as client:
+    async with started(embedded_app(Settings(data_dir=tmp_path, demo_data=False))) as client:
         for page in ("/console/", "/shop/"):
             html = await client.get(page)
             assert html.status_code == 200 and '<script type="module" src="./app.js">' in html.text
@@ -43,7 +43,7 @@ async def test_the_platform_status_lists_every_service_and_the_reconciler_for_ad
 ) -> None:
     settings = Settings(data_dir=tmp_path, reconcile_interval_seconds=0.1, admin_email=ADMIN["email"],
                         admin_password=ADMIN["password"])  # fmt: skip
-    async with started(create_app(settings)) as client:
+    async with started(embedded_app(settings)) as client:
         token = (await client.post("/api/v1/auth/token", json=ADMIN)).json()["access_token"]
         admin = {"Authorization": f"Bearer {token}"}
         await asyncio.sleep(0.5)  # a run of the reconciler
